@@ -1,0 +1,182 @@
+"""Job configuration: pydantic models with described fields; YAML files only override defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from dialogsmith.engines.config import EngineConfig
+from dialogsmith.taxonomy import ATTRIBUTE_VALUES
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Attribute = Literal["gender", "emotion", "speed", "volume"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlanConfig(Section):
+    attributes: list[Attribute] = Field(
+        default=["gender", "emotion", "speed", "volume"],
+        min_length=1,
+        description="Attributes the assistant's reply may depend on; values are balanced.",
+    )
+    min_turns: int = Field(4, ge=2, le=12, description="Fewest turns in a dialogue (even).")
+    max_turns: int = Field(6, ge=2, le=12, description="Most turns in a dialogue (even).")
+    noise_probability: float = Field(0.5, ge=0, le=1, description="Share of noisy dialogues.")
+    noise_snr_db: tuple[float, float] = Field(
+        (10.0, 30.0), description="Range of speech-to-noise ratios in dB for noisy dialogues."
+    )
+    noise_kinds: list[Literal["white", "pink", "brown"]] = Field(
+        default=["white", "pink", "brown"], min_length=1, description="Coloured-noise kinds."
+    )
+
+    @model_validator(mode="after")
+    def _turn_range(self) -> PlanConfig:
+        if self.min_turns > self.max_turns:
+            raise ValueError(f"min_turns ({self.min_turns}) > max_turns ({self.max_turns})")
+        if self.noise_snr_db[0] > self.noise_snr_db[1]:
+            raise ValueError(f"noise_snr_db must be (low, high), got {self.noise_snr_db}")
+        return self
+
+
+class ScriptConfig(Section):
+    engine: EngineConfig = Field(default_factory=EngineConfig, description="LLM engine.")
+    temperature: float = Field(0.8, ge=0, le=2, description="Sampling temperature.")
+    top_p: float = Field(0.95, gt=0, le=1, description="Nucleus sampling mass.")
+    max_tokens: int = Field(450, ge=32, le=8192, description="Token budget per script.")
+    max_attempts: int = Field(
+        2, ge=1, le=5, description="Tries per script; a failed try is re-sampled with a new seed."
+    )
+    max_words_per_turn: int = Field(40, ge=3, le=200, description="Longest allowed turn.")
+
+
+class StyleConfig(Section):
+    speed_factor: dict[str, float] = Field(
+        default={"slow": 0.72, "normal": 1.0, "fast": 1.45},
+        description="Speaking-rate factor per speed label (1 = the voice's normal rate).",
+    )
+    volume_gain_db: dict[str, float] = Field(
+        default={"low": -14.0, "normal": 0.0, "loud": 10.0},
+        description="Gain in dB per volume label, relative to the normal speech level.",
+    )
+    emotion_prosody: dict[str, tuple[float, float, float]] = Field(
+        default={
+            "neutral": (1.0, 0.0, 0.0),
+            "happy": (1.08, 2.5, 2.0),
+            "sad": (0.85, -2.5, -4.0),
+            "angry": (1.1, 1.0, 5.0),
+            "surprised": (1.05, 4.0, 3.0),
+            "fearful": (1.12, 3.0, -2.0),
+            "disgusted": (0.9, -1.5, 1.0),
+        },
+        description="(rate factor, pitch shift in semitones, gain in dB) per emotion label.",
+    )
+    jitter: float = Field(0.03, ge=0, le=0.2, description="Seeded relative jitter on styles.")
+
+    @model_validator(mode="after")
+    def _covers_labels(self) -> StyleConfig:
+        for attr, table in (
+            ("speed", self.speed_factor),
+            ("volume", self.volume_gain_db),
+            ("emotion", self.emotion_prosody),
+        ):
+            missing = set(ATTRIBUTE_VALUES[attr]) - set(table)
+            if missing:
+                raise ValueError(f"{attr} labels without a style: {sorted(missing)}")
+        return self
+
+
+class VoiceConfig(Section):
+    user_voices: dict[Literal["male", "female"], list[str]] = Field(
+        default={"female": ["hibari:heart"], "male": ["piper:en_US-joe-medium"]},
+        description="User voices per gender as 'backend:voice'.",
+    )
+    assistant_voices: list[str] = Field(
+        default=["flite:slt", "flite:kal16"],
+        min_length=1,
+        description="Assistant voices as 'backend:voice'.",
+    )
+    style: StyleConfig = Field(default_factory=StyleConfig, description="Style per label.")
+
+
+class SceneConfig(Section):
+    sample_rate: int = Field(16000, description="Sample rate of every channel in Hz.")
+    gap_mean_s: float = Field(0.35, gt=0, le=3, description="Mean silence between turns (gamma).")
+    gap_shape: float = Field(2.0, gt=0, description="Gamma shape of the gap distribution.")
+    lead_in_s: float = Field(0.3, ge=0, le=5, description="Silence before the first turn.")
+    tail_s: float = Field(0.3, ge=0, le=5, description="Silence after the last turn.")
+    peak_dbfs: float = Field(-1.0, le=0, description="Peak level the mix is scaled to if above.")
+
+
+class VerifyConfig(Section):
+    asr_model: str = Field(
+        "embedded-tiny.en",
+        description="faster-whisper model: 'embedded-tiny.en' (packaged) or a path / model name.",
+    )
+    asr_compute_type: str = Field("int8", description="CTranslate2 compute type.")
+    max_wer_attribute_turn: float = Field(
+        0.5, ge=0, le=1, description="Highest WER on the user turn that carries the attribute."
+    )
+    max_wer_user: float = Field(0.5, ge=0, le=1, description="Highest WER on other user turns.")
+    max_wer_reply: float = Field(
+        0.25, ge=0, le=1, description="Highest WER on assistant turns (see README for why)."
+    )
+
+
+class ExecutorConfig(Section):
+    kind: Literal["local", "ray"] = Field("local", description="Where the stages run.")
+    address: str | None = Field(None, description="Ray cluster address; None starts Ray here.")
+    max_in_flight_shards: int = Field(2, ge=1, description="Shards in flight on Ray at once.")
+
+
+class JobConfig(Section):
+    name: str = Field("dialogsmith-job", description="Job name, written to the dataset card.")
+    seed: int = Field(0, ge=0, description="Job seed; every random choice derives from it.")
+    num_dialogues: int = Field(12, ge=1, description="Dialogues to plan.")
+    shard_size: int = Field(8, ge=1, le=10000, description="Dialogues per shard (unit of work).")
+    language: Literal["en"] = Field("en", description="Script language.")
+    plan: PlanConfig = Field(default_factory=PlanConfig)
+    script: ScriptConfig = Field(default_factory=ScriptConfig)
+    voice: VoiceConfig = Field(default_factory=VoiceConfig)
+    scene: SceneConfig = Field(default_factory=SceneConfig)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+
+
+class ConfigError(ValueError):
+    """A config value was refused; the message names each field, value and what is allowed."""
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> JobConfig:
+    """Defaults <- YAML file <- overrides (dotted keys such as `executor.kind`)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data)}")
+    for dotted, value in overrides.items():
+        if value is not None:
+            _set_dotted(data, dotted, value)
+    try:
+        return JobConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, path)) from None
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        data = data.setdefault(key, {})
+    data[leaf] = value
+
+
+def _describe(err: ValidationError, path: str | Path | None) -> str:
+    where = f" in {path}" if path else ""
+    lines = [f"invalid job config{where}:"]
+    for e in err.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        lines.append(f"  {field} = {e.get('input')!r}: {e['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,158 @@
+"""Arrow schemas of the Parquet manifests and the rows each record gives.
+
+Contract version 1 (see README): one row per kept dialogue, per turn of a kept dialogue, and
+per rejected dialogue; `shard` and `key` locate the audio in `shards/shard-{shard}.tar`.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dialogsmith.records import Dialogue
+from dialogsmith.serialize import dumps
+
+MANIFEST_VERSION = 1
+
+DIALOGUES = pa.schema(
+    [
+        ("dialogue_id", pa.string()),
+        ("shard", pa.int32()),
+        ("key", pa.string()),
+        ("seed", pa.int64()),
+        ("language", pa.string()),
+        ("topic", pa.string()),
+        ("target_attribute", pa.string()),
+        ("target_value", pa.string()),
+        ("num_turns", pa.int32()),
+        ("attribute_turn", pa.int32()),
+        ("user_gender", pa.string()),
+        ("user_voice", pa.string()),
+        ("assistant_voice", pa.string()),
+        ("noise_kind", pa.string()),
+        ("noise_snr_db", pa.float64()),
+        ("duration_s", pa.float64()),
+        ("mean_wer", pa.float64()),
+        ("max_wer", pa.float64()),
+        ("script_attempts", pa.int32()),
+        ("record_json", pa.string()),
+    ]
+)
+
+TURNS = pa.schema(
+    [
+        ("dialogue_id", pa.string()),
+        ("shard", pa.int32()),
+        ("key", pa.string()),
+        ("turn_index", pa.int32()),
+        ("role", pa.string()),
+        ("text", pa.string()),
+        ("emotion", pa.string()),
+        ("speed", pa.string()),
+        ("volume", pa.string()),
+        ("reacts_to", pa.string()),
+        ("offset_s", pa.float64()),
+        ("duration_s", pa.float64()),
+        ("speed_factor", pa.float64()),
+        ("gain_db", pa.float64()),
+        ("pitch_shift_semitones", pa.float64()),
+        ("hypothesis", pa.string()),
+        ("wer", pa.float64()),
+        ("asr_confidence", pa.float64()),
+    ]
+)
+
+REJECTS = pa.schema(
+    [
+        ("dialogue_id", pa.string()),
+        ("shard", pa.int32()),
+        ("stage", pa.string()),
+        ("reason", pa.string()),
+        ("detail", pa.string()),
+        ("target_attribute", pa.string()),
+        ("target_value", pa.string()),
+        ("record_json", pa.string()),
+    ]
+)
+
+
+def dialogue_row(d: Dialogue, shard: int) -> dict:
+    spec, checks = d.spec, d.verification.turns
+    return {
+        "dialogue_id": d.dialogue_id,
+        "shard": shard,
+        "key": d.dialogue_id,
+        "seed": spec.seed,
+        "language": spec.language,
+        "topic": spec.topic,
+        "target_attribute": spec.target_attribute,
+        "target_value": spec.target_value,
+        "num_turns": spec.num_turns,
+        "attribute_turn": spec.attribute_turn,
+        "user_gender": spec.user_labels["gender"],
+        "user_voice": _voice(d, "user"),
+        "assistant_voice": _voice(d, "assistant"),
+        "noise_kind": spec.scene.noise_kind,
+        "noise_snr_db": spec.scene.noise_snr_db,
+        "duration_s": d.timeline.duration_s,
+        "mean_wer": d.verification.mean_wer,
+        "max_wer": max(c.wer for c in checks),
+        "script_attempts": d.script.attempts,
+        "record_json": dumps(d),
+    }
+
+
+def turn_rows(d: Dialogue, shard: int) -> list[dict]:
+    speech = {t.turn_index: t for t in d.timeline.speech()}
+    rows = []
+    for turn, style, check in zip(d.script.turns, d.cast.styles, d.verification.turns, strict=True):
+        rows.append(
+            {
+                "dialogue_id": d.dialogue_id,
+                "shard": shard,
+                "key": d.dialogue_id,
+                "turn_index": turn.index,
+                "role": turn.role,
+                "text": turn.text,
+                "emotion": turn.labels.get("emotion"),
+                "speed": turn.labels.get("speed"),
+                "volume": turn.labels.get("volume"),
+                "reacts_to": turn.reacts_to,
+                "offset_s": speech[turn.index].offset_s,
+                "duration_s": speech[turn.index].duration_s,
+                "speed_factor": style.speed,
+                "gain_db": style.gain_db,
+                "pitch_shift_semitones": style.pitch_shift_semitones,
+                "hypothesis": check.hypothesis,
+                "wer": check.wer,
+                "asr_confidence": check.confidence,
+            }
+        )
+    return rows
+
+
+def reject_row(d: Dialogue, shard: int) -> dict:
+    return {
+        "dialogue_id": d.dialogue_id,
+        "shard": shard,
+        "stage": d.rejection.stage,
+        "reason": d.rejection.reason,
+        "detail": d.rejection.detail,
+        "target_attribute": d.spec.target_attribute,
+        "target_value": d.spec.target_value,
+        "record_json": dumps(d),
+    }
+
+
+def to_parquet(rows: list[dict], schema: pa.Schema) -> bytes:
+    table = pa.Table.from_pylist(rows, schema=schema)
+    table = table.replace_schema_metadata({"dialogsmith_manifest_version": str(MANIFEST_VERSION)})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def _voice(d: Dialogue, role: str) -> str:
+    voice = d.cast.voices[role]
+    return f"{voice.backend}:{voice.name}"

@@ -1,0 +1,174 @@
+"""The record that travels through the stages: a `Dialogue` and its parts.
+
+Units are explicit in names and aliases (`Seconds`, `Decibels`, `Hertz`). Audio arrays are
+transient: they travel between stages but the JSON form of a record carries only metadata,
+and the audio is written to the shard beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from dialogsmith.tts_backends.base import TurnStyle, VoiceSpec
+
+Seconds = float
+Decibels = float
+Hertz = int
+Role = Literal["user", "assistant"]
+
+TRANSIENT = {"transient": True}
+
+
+@dataclass(frozen=True)
+class SpeakerSpec:
+    speaker_id: str
+    role: Role
+    gender: str
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    noise_kind: str | None
+    noise_snr_db: Decibels | None
+
+
+@dataclass(frozen=True)
+class DialogueSpec:
+    dialogue_id: str
+    index: int
+    seed: int
+    language: str
+    topic: str
+    target_attribute: str
+    target_value: str
+    num_turns: int
+    attribute_turn: int
+    user_labels: dict[str, str]
+    speakers: list[SpeakerSpec]
+    scene: SceneSpec
+
+    def speaker(self, role: Role) -> SpeakerSpec:
+        return next(s for s in self.speakers if s.role == role)
+
+
+@dataclass(frozen=True)
+class Turn:
+    index: int
+    role: Role
+    text: str
+    labels: dict[str, str] = field(default_factory=dict)
+    reacts_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Script:
+    turns: list[Turn]
+    raw: str
+    attempts: int
+    repaired: bool = False
+
+
+@dataclass(frozen=True)
+class VoiceCast:
+    voices: dict[str, VoiceSpec]
+    styles: list[TurnStyle]
+
+
+@dataclass
+class TurnAudio:
+    turn_index: int
+    sample_rate: Hertz
+    duration_s: Seconds
+    samples: np.ndarray | None = field(default=None, metadata=TRANSIENT, repr=False)
+
+
+@dataclass(frozen=True)
+class Track:
+    """One placed source on the timeline; the scene is rendered from these alone."""
+
+    kind: Literal["speech", "noise"]
+    channel: str
+    label: str
+    offset_s: Seconds
+    duration_s: Seconds
+    gain_db: Decibels = 0.0
+    turn_index: int | None = None
+    snr_db: Decibels | None = None
+    seed: int | None = None
+
+    @property
+    def end_s(self) -> Seconds:
+        return self.offset_s + self.duration_s
+
+
+@dataclass(frozen=True)
+class Timeline:
+    sample_rate: Hertz
+    duration_s: Seconds
+    tracks: list[Track]
+    master_gain_db: Decibels = 0.0
+
+    def speech(self) -> list[Track]:
+        return [t for t in self.tracks if t.kind == "speech"]
+
+
+@dataclass(frozen=True)
+class TurnCheck:
+    turn_index: int
+    role: Role
+    hypothesis: str
+    wer: float
+    confidence: float
+    max_wer: float
+
+    @property
+    def passed(self) -> bool:
+        return self.wer <= self.max_wer
+
+
+@dataclass(frozen=True)
+class Verification:
+    turns: list[TurnCheck]
+
+    @property
+    def mean_wer(self) -> float:
+        return float(np.mean([t.wer for t in self.turns])) if self.turns else 0.0
+
+    @property
+    def failed(self) -> list[TurnCheck]:
+        return [t for t in self.turns if not t.passed]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a dialogue left the pipeline; `reason` is a stable machine-readable code."""
+
+    stage: str
+    reason: str
+    detail: str
+
+
+@dataclass
+class Dialogue:
+    spec: DialogueSpec
+    script: Script | None = None
+    cast: VoiceCast | None = None
+    audio: list[TurnAudio] | None = None
+    timeline: Timeline | None = None
+    verification: Verification | None = None
+    rejection: Rejection | None = None
+    stage_seconds: dict[str, Seconds] = field(default_factory=dict, metadata=TRANSIENT)
+    channels: dict[str, np.ndarray] | None = field(default=None, metadata=TRANSIENT, repr=False)
+
+    @property
+    def dialogue_id(self) -> str:
+        return self.spec.dialogue_id
+
+    @property
+    def rejected(self) -> bool:
+        return self.rejection is not None
+
+    def reject(self, stage: str, reason: str, detail: str) -> None:
+        self.rejection = Rejection(stage=stage, reason=reason, detail=detail)

@@ -1,0 +1,1 @@
+"""One module per stage; `default_stages` gives the job's order."""

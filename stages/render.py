@@ -1,0 +1,50 @@
+"""Render: each turn through its speaker's TTS backend at the scene's sample rate.
+
+Backends level every rendering to one reference speech level before the style's gain, so a
+volume label means the same gain for every voice (see `tts_backends.base`)."""
+
+from __future__ import annotations
+
+import numpy as np
+from dialogsmith.records import Dialogue, TurnAudio
+from dialogsmith.stage import Resources, ShardBatch, Stage
+from dialogsmith.tts_backends.base import TTSBackend
+from dialogsmith.tts_backends.registry import make_backend
+
+
+class RenderStage(Stage):
+    name = "render"
+    requires = ("script", "cast")
+    default_resources = Resources(cpus=1.0, memory_gib=1.5)
+
+    def setup(self) -> None:
+        refs = [*self.config.voice.assistant_voices]
+        for voices in self.config.voice.user_voices.values():
+            refs.extend(voices)
+        self.backends: dict[str, TTSBackend] = {}
+        for name in sorted({ref.partition(":")[0] for ref in refs}):
+            backend = make_backend(name)
+            backend.setup()
+            self.backends[name] = backend
+
+    def transform(self, dialogues: list[Dialogue], batch: ShardBatch) -> None:
+        for dialogue in dialogues:
+            try:
+                dialogue.audio = [
+                    self._render_turn(dialogue, i) for i in range(len(dialogue.script.turns))
+                ]
+            except (RuntimeError, ValueError) as err:
+                dialogue.reject(self.name, "tts_failed", f"{type(err).__name__}: {err}")
+
+    def _render_turn(self, dialogue: Dialogue, index: int) -> TurnAudio:
+        turn = dialogue.script.turns[index]
+        voice = dialogue.cast.voices[turn.role]
+        style = dialogue.cast.styles[index]
+        rate = self.config.scene.sample_rate
+        audio = self.backends[voice.backend].synthesize(turn.text, voice, style).resampled(rate)
+        samples = audio.samples
+        if not np.isfinite(samples).all() or not np.any(samples):
+            raise ValueError(f"turn {index} rendered silent or non-finite audio")
+        return TurnAudio(
+            turn_index=index, sample_rate=rate, duration_s=len(samples) / rate, samples=samples
+        )

@@ -1,0 +1,69 @@
+"""Voice: one timbre per speaker for the whole dialogue, one style per turn from its labels."""
+
+from __future__ import annotations
+
+import numpy as np
+from dialogsmith.config import StyleConfig
+from dialogsmith.records import Dialogue, Turn, VoiceCast
+from dialogsmith.seeding import stage_rng
+from dialogsmith.stage import Resources, ShardBatch, Stage
+from dialogsmith.tts_backends.base import TurnStyle, VoiceSpec
+from dialogsmith.tts_backends.registry import make_backend
+
+
+def resolve_voice(ref: str) -> VoiceSpec:
+    """'backend:voice' -> the backend's VoiceSpec, or an error listing the voices it has."""
+    backend_name, _, voice_name = ref.partition(":")
+    voices = {v.name: v for v in make_backend(backend_name).voices()}
+    if voice_name not in voices:
+        raise ValueError(
+            f"unknown voice {ref!r}: backend {backend_name!r} has {sorted(voices)}; "
+            "fix voice.user_voices / voice.assistant_voices in the job config"
+        )
+    return voices[voice_name]
+
+
+def style_for(turn: Turn, table: StyleConfig, rng: np.random.Generator) -> TurnStyle:
+    labels = turn.labels
+    rate, pitch, gain = table.emotion_prosody[labels.get("emotion", "neutral")]
+    rate *= table.speed_factor[labels.get("speed", "normal")]
+    gain += table.volume_gain_db[labels.get("volume", "normal")]
+    noise = rng.normal(size=3) * table.jitter
+    return TurnStyle(
+        speed=round(float(rate * (1 + noise[0])), 4),
+        gain_db=round(float(gain + 30 * noise[1]), 2),
+        pitch_shift_semitones=round(float(pitch + 20 * noise[2]), 2),
+    )
+
+
+class VoiceStage(Stage):
+    name = "voice"
+    requires = ("script",)
+    default_resources = Resources(cpus=0.25)
+
+    def setup(self) -> None:
+        cfg = self.config.voice
+        self.user_voices = {
+            g: [resolve_voice(r) for r in refs] for g, refs in cfg.user_voices.items()
+        }
+        self.assistant_voices = [resolve_voice(r) for r in cfg.assistant_voices]
+
+    def transform(self, dialogues: list[Dialogue], batch: ShardBatch) -> None:
+        for dialogue in dialogues:
+            rng = stage_rng(dialogue.spec.seed, self.name)
+            user_gender = dialogue.spec.speaker("user").gender
+            candidates = self.user_voices.get(user_gender)
+            if not candidates:
+                dialogue.reject(self.name, "no_voice", f"no user voice for gender {user_gender!r}")
+                continue
+            voices = {
+                "user": candidates[int(rng.integers(len(candidates)))],
+                "assistant": self._assistant_voice(dialogue, rng),
+            }
+            styles = [style_for(t, self.config.voice.style, rng) for t in dialogue.script.turns]
+            dialogue.cast = VoiceCast(voices=voices, styles=styles)
+
+    def _assistant_voice(self, dialogue: Dialogue, rng: np.random.Generator) -> VoiceSpec:
+        gender = dialogue.spec.speaker("assistant").gender
+        matching = [v for v in self.assistant_voices if v.gender == gender] or self.assistant_voices
+        return matching[int(rng.integers(len(matching)))]
