@@ -59,8 +59,12 @@ def _decode(tp: Any, data: Any) -> Any:
         return _decode(non_none[0], data) if len(non_none) == 1 else data
     if origin is typing.Literal or tp is Any:
         return data
-    if origin in (list, tuple):
+    if origin is list:
         return [_decode(args[0], v) for v in data] if args else list(data)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_decode(args[0], v) for v in data)
+        return tuple(_decode(a, v) for a, v in zip(args, data, strict=True)) if args else tuple(data)
     if origin in (frozenset, set):
         return frozenset(_decode(args[0], v) for v in data)
     if origin is dict:

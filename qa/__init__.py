@@ -1,0 +1,1 @@
+"""Quality checks: ASR transcripts, error rates, measurements, the dataset card."""

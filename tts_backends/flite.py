@@ -1,0 +1,68 @@
+"""flite (Debian binary): four real English voices, small and fast.
+
+Speed -> `duration_stretch` (1 / speed). Pitch -> `f0_shift` (a frequency ratio) for the
+voices that honour it; the clunit voice rms ignores it, so its shift is done with Praat.
+flite cannot write WAV to stdout, so it writes into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .base import Audio, Capabilities, TTSBackend, TurnStyle, VoiceSpec, shift_pitch
+
+VOICES = [
+    VoiceSpec(backend="flite", name="kal16", gender="male", accent="us"),
+    VoiceSpec(backend="flite", name="slt", gender="female", accent="us"),
+    VoiceSpec(backend="flite", name="awb", gender="male", accent="scotland"),
+    VoiceSpec(backend="flite", name="rms", gender="male", accent="us"),
+]
+NO_F0_SHIFT = frozenset({"rms"})  # measured: f0_shift leaves these voices' F0 unchanged
+
+
+class FliteBackend(TTSBackend):
+    name = "flite"
+    capabilities = Capabilities(languages=frozenset({"en"}), natural=False)
+
+    def __init__(self, binary: str = "flite") -> None:
+        super().__init__()
+        self.binary = binary
+
+    def voices(self) -> list[VoiceSpec]:
+        return list(VOICES)
+
+    def _load(self) -> None:
+        if shutil.which(self.binary) is None:
+            raise FileNotFoundError(
+                f"flite backend: binary {self.binary!r} not found; `apt-get install flite`"
+            )
+        listed = subprocess.run([self.binary, "-lv"], capture_output=True, text=True).stdout
+        missing = [v.name for v in VOICES if v.name not in listed.split()]
+        if missing:
+            raise RuntimeError(f"flite: voices {missing} are not built in; flite lists: {listed}")
+
+    def _render(self, text: str, voice: VoiceSpec, style: TurnStyle) -> Audio:
+        import soundfile as sf
+
+        st = style.pitch_shift_semitones
+        engine_pitch = voice.name not in NO_F0_SHIFT
+        args = ["--setf", f"duration_stretch={1.0 / style.speed:.4f}"]
+        if engine_pitch and st:
+            args += ["--setf", f"f0_shift={2 ** (st / 12):.4f}"]
+        with tempfile.TemporaryDirectory(prefix="flite-") as tmp:
+            out = Path(tmp) / "turn.wav"
+            cmd = [self.binary, "-voice", voice.name, *args, "-t", text, "-o", str(out)]
+            proc = subprocess.run(cmd, capture_output=True, check=False)
+            if proc.returncode != 0 or not out.is_file():
+                err = proc.stderr.decode(errors="replace").strip()
+                raise RuntimeError(f"flite failed for voice {voice.name!r}: {err}")
+            samples, sr = sf.read(out, dtype="float32")
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        if not engine_pitch:
+            samples = shift_pitch(samples, sr, st)
+        return Audio(samples, int(sr))
