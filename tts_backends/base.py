@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
+import zlib
 from math import gcd
 
 import numpy as np
@@ -113,8 +114,11 @@ def shift_pitch(samples: np.ndarray, sample_rate: int, semitones: float) -> np.n
     if abs(semitones) < 1e-3 or len(samples) == 0:
         return samples
     import parselmouth
-    from parselmouth.praat import call
+    from parselmouth.praat import call, run
 
+    # PSOLA draws from Praat's global random generator: seed it from the input so the same
+    # turn always renders to the same samples.
+    run(f"random_initializeWithSeedUnsafelyButPredictably ({zlib.crc32(samples.tobytes())})")
     sound = parselmouth.Sound(samples.astype(np.float64), sampling_frequency=sample_rate)
     f0 = sound.to_pitch(pitch_floor=PITCH_FLOOR_HZ, pitch_ceiling=PITCH_CEILING_HZ)
     f0 = f0.selected_array["frequency"]

@@ -1,0 +1,84 @@
+"""Render and verify on the real embedded voices and the packaged Whisper tiny.en."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from conftest import small_config
+
+from dialogsmith.records import Dialogue, DialogueSpec, SceneSpec, Script, SpeakerSpec, Turn
+from dialogsmith.stage import ShardBatch
+from dialogsmith.stages.render import RenderStage
+from dialogsmith.stages.verify import VerifyStage
+from dialogsmith.stages.voice import VoiceStage, resolve_voice
+from dialogsmith.tts_backends.base import speech_level_db
+
+TEXTS = ["I would like to book a table for two tonight.", "Of course, what time would you like to come?"]
+
+
+def dialogue(user_labels: dict, gender="female") -> Dialogue:
+    spec = DialogueSpec(
+        dialogue_id="dlg-0000000", index=0, seed=11, language="en", topic="t",
+        target_attribute="speed", target_value=user_labels.get("speed", "normal"),
+        num_turns=2, attribute_turn=0, user_labels={"gender": gender, **user_labels},
+        speakers=[SpeakerSpec("u", "user", gender), SpeakerSpec("a", "assistant", "female")],
+        scene=SceneSpec(None, None),
+    )
+    labels = {"gender": gender, "emotion": "neutral", "speed": "normal", "volume": "normal"}
+    turns = [Turn(0, "user", TEXTS[0], {**labels, **user_labels}), Turn(1, "assistant", TEXTS[1])]
+    return Dialogue(spec=spec, script=Script(turns, "", 1))
+
+
+@pytest.fixture(scope="module")
+def stages():
+    config = small_config(**{"voice.style.jitter": 0.0})
+    built = [VoiceStage(config, "x"), RenderStage(config, "x"), VerifyStage(config, "x")]
+    for stage in built:
+        stage.setup()
+    return built
+
+
+def run(stages, d: Dialogue) -> Dialogue:
+    batch = ShardBatch(0, 0, 1, [d])
+    for stage in stages:
+        batch = stage.process(batch)
+    return d
+
+
+@pytest.mark.parametrize("gender", ["female", "male"])
+def test_speed_and_volume_labels_are_realised_in_the_audio(stages, gender):
+    voice, render = stages[0], stages[1]
+    out = {}
+    for label in [{"speed": "slow"}, {"speed": "fast"}, {"volume": "low"}, {"volume": "loud"}, {}]:
+        out[str(label)] = run([voice, render], dialogue(label, gender)).audio[0]
+    slow, fast = out["{'speed': 'slow'}"], out["{'speed': 'fast'}"]
+    assert fast.duration_s < 0.8 * slow.duration_s
+    level = {k: speech_level_db(a.samples, a.sample_rate) for k, a in out.items()}
+    assert level["{'volume': 'loud'}"] - level["{}"] == pytest.approx(10.0, abs=1.0)
+    assert level["{}"] - level["{'volume': 'low'}"] == pytest.approx(14.0, abs=1.0)
+    assert all(a.sample_rate == 16000 and np.isfinite(a.samples).all() for a in out.values())
+
+
+def test_speaker_keeps_one_voice_and_voices_match_gender(stages):
+    d = run(stages[:1], dialogue({}, "male"))
+    assert d.cast.voices["user"].gender == "male"
+    assert len(d.cast.styles) == 2
+    with pytest.raises(ValueError, match="has \\['heart'\\]"):
+        resolve_voice("hibari:nonexistent")
+
+
+def test_verify_keeps_a_faithful_rendering(stages):
+    d = run(stages, dialogue({}))
+    assert not d.rejected, d.rejection
+    assert [c.wer for c in d.verification.turns] == [0.0, 0.0]
+    assert all(c.confidence > 0.3 for c in d.verification.turns)
+
+
+def test_verify_rejects_audio_that_does_not_say_the_script(stages):
+    d = run(stages[:2], dialogue({}))
+    wrong = replace(d.script.turns[1], text="The train to Glasgow leaves from platform nine.")
+    d.script = replace(d.script, turns=[d.script.turns[0], wrong])
+    run(stages[2:], d)
+    assert d.rejection.reason == "wer_above_threshold"
+    assert "turn 1 (assistant)" in d.rejection.detail
+    assert d.verification.turns[0].passed and not d.verification.turns[1].passed
