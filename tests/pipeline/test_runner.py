@@ -4,8 +4,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import GrammarFollowingEngine, small_config, stage_factories
 
+from conftest import GrammarFollowingEngine, small_config, stage_factories
 from dialogsmith.executors.local import LocalExecutor
 from dialogsmith.query import connect, locate, read_member
 from dialogsmith.runner import run_job
@@ -27,8 +27,13 @@ def test_job_writes_the_output_contract(tmp_path):
     config = small_config()
     stats = run(config, tmp_path)
     assert stats["planned"] == 4 and stats["kept"] + stats["rejected"] == 4
-    assert {"plan", "script", "render", "scene", "verify", "export"} <= set(stats["stage_seconds_total"])
-    assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == ["shard-00000.tar", "shard-00001.tar"]
+    assert {"plan", "script", "render", "scene", "verify", "export"} <= set(
+        stats["stage_seconds_total"]
+    )
+    assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == [
+        "shard-00000.tar",
+        "shard-00001.tar",
+    ]
     assert sorted(p.name for p in (tmp_path / "completions").iterdir()) == ["00000", "00001"]
     con = connect(str(tmp_path))
     kept = con.execute("SELECT count(*) FROM dialogues").fetchone()[0]
@@ -78,7 +83,9 @@ def test_crash_leaves_no_half_shard_and_rerun_finishes_the_job(tmp_path):
     assert stats["shards_skipped"] == 1 and stats["shards_complete"] == 2
     clean = tmp_path / "clean"
     run(config, clean)
-    assert {k: v for k, v in digests(tmp_path).items() if not k.startswith("clean")} == digests(clean)
+    assert {k: v for k, v in digests(tmp_path).items() if not k.startswith("clean")} == digests(
+        clean
+    )
 
 
 def test_rerun_with_different_settings_is_refused(tmp_path):
@@ -88,9 +95,9 @@ def test_rerun_with_different_settings_is_refused(tmp_path):
 
 
 def test_ray_executor_gives_the_same_output_as_local(tmp_path):
-    import conftest
     from ray import cloudpickle
 
+    import conftest
     from dialogsmith.executors.ray import RayExecutor
 
     cloudpickle.register_pickle_by_value(conftest)  # Ray workers do not see tests/ on sys.path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dialogsmith.qa.wer import char_error_rate, normalize_text, number_to_words, word_error_rate
 
 

@@ -1,7 +1,6 @@
 from collections import Counter
 
 from conftest import small_config
-
 from dialogsmith.runner import plan_shards
 from dialogsmith.stage import ShardBatch
 from dialogsmith.stages.plan import PlanStage

@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import small_config
 
+from conftest import small_config
 from dialogsmith.records import Dialogue, DialogueSpec, SceneSpec, Script, SpeakerSpec, Turn
 from dialogsmith.stage import ShardBatch
 from dialogsmith.stages.render import RenderStage
@@ -13,14 +13,24 @@ from dialogsmith.stages.verify import VerifyStage
 from dialogsmith.stages.voice import VoiceStage, resolve_voice
 from dialogsmith.tts_backends.base import speech_level_db
 
-TEXTS = ["I would like to book a table for two tonight.", "Of course, what time would you like to come?"]
+TEXTS = [
+    "I would like to book a table for two tonight.",
+    "Of course, what time would you like to come?",
+]
 
 
 def dialogue(user_labels: dict, gender="female") -> Dialogue:
     spec = DialogueSpec(
-        dialogue_id="dlg-0000000", index=0, seed=11, language="en", topic="t",
-        target_attribute="speed", target_value=user_labels.get("speed", "normal"),
-        num_turns=2, attribute_turn=0, user_labels={"gender": gender, **user_labels},
+        dialogue_id="dlg-0000000",
+        index=0,
+        seed=11,
+        language="en",
+        topic="t",
+        target_attribute="speed",
+        target_value=user_labels.get("speed", "normal"),
+        num_turns=2,
+        attribute_turn=0,
+        user_labels={"gender": gender, **user_labels},
         speakers=[SpeakerSpec("u", "user", gender), SpeakerSpec("a", "assistant", "female")],
         scene=SceneSpec(None, None),
     )

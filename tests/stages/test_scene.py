@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-from conftest import small_config
 
+from conftest import small_config
 from dialogsmith.audio import peak_dbfs
 from dialogsmith.mixing import coloured_noise, render_timeline, speech_power
 from dialogsmith.records import (
@@ -26,8 +26,15 @@ def tone(seconds, freq, amplitude=0.3):
 
 def dialogue(noise_kind="pink", snr=10.0, amplitude=0.3, seed=3) -> Dialogue:
     spec = DialogueSpec(
-        dialogue_id="dlg-0000000", index=0, seed=seed, language="en", topic="t",
-        target_attribute="volume", target_value="loud", num_turns=4, attribute_turn=0,
+        dialogue_id="dlg-0000000",
+        index=0,
+        seed=seed,
+        language="en",
+        topic="t",
+        target_attribute="volume",
+        target_value="loud",
+        num_turns=4,
+        attribute_turn=0,
         user_labels={"gender": "male"},
         speakers=[SpeakerSpec("u", "user", "male"), SpeakerSpec("a", "assistant", "female")],
         scene=SceneSpec(noise_kind=noise_kind, noise_snr_db=snr if noise_kind else None),
@@ -53,10 +60,15 @@ def test_turns_are_placed_in_order_with_positive_gaps_on_their_own_channel():
     assert all(g > 0 for g in gaps(d.timeline))
     for track in speech:
         start, end = int(track.offset_s * RATE), int(track.end_s * RATE)
-        own, other = d.channels[track.channel], d.channels["assistant" if track.channel == "user" else "user"]
+        own, other = (
+            d.channels[track.channel],
+            d.channels["assistant" if track.channel == "user" else "user"],
+        )
         assert np.abs(own[start:end]).max() > 0.1
         assert np.abs(other[start:end]).max() == 0.0
-    assert np.array_equal(d.channels["mix"], d.channels["user"] + d.channels["assistant"] + d.channels["background"])
+    assert np.array_equal(
+        d.channels["mix"], d.channels["user"] + d.channels["assistant"] + d.channels["background"]
+    )
 
 
 @pytest.mark.parametrize("snr", [0.0, 10.0, 25.0])

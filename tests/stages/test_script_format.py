@@ -15,10 +15,13 @@ OPENER = "You sound a bit down"
 
 def script(*texts, roles=None):
     roles = roles or ["user" if i % 2 == 0 else "assistant" for i in range(len(texts))]
-    return json.dumps({"turns": [{"role": r, "text": t} for r, t in zip(roles, texts)]})
+    turns = [{"role": r, "text": t} for r, t in zip(roles, texts, strict=True)]
+    return json.dumps({"turns": turns})
 
 
-GOOD = script("I lost my phone today.", f"{OPENER}, I am sorry.", "Can you help?", "Yes, let us look.")
+GOOD = script(
+    "I lost my phone today.", f"{OPENER}, I am sorry.", "Can you help?", "Yes, let us look."
+)
 
 
 def problem_of(raw, num_turns=4):
@@ -41,9 +44,26 @@ def test_good_script_passes():
         ('["not", "an", "object"]', "wrong_shape"),
         ('{"turns": "none"}', "wrong_shape"),
         (script("Hi.", f"{OPENER}.", "Bye."), "turn_count"),
-        (script("Hi.", f"{OPENER}.", "Help?", "Sure.", roles=["user", "user", "assistant", "assistant"]), "speaker_order"),
+        (
+            script(
+                "Hi.",
+                f"{OPENER}.",
+                "Help?",
+                "Sure.",
+                roles=["user", "user", "assistant", "assistant"],
+            ),
+            "speaker_order",
+        ),
         (script("Hi.", f"{OPENER}.", "  ", "Sure."), "empty_turn"),
-        (script("Hi.", f"{OPENER}.", "one two three four five six seven eight nine ten eleven twelve thirteen", "Ok."), "turn_too_long"),
+        (
+            script(
+                "Hi.",
+                f"{OPENER}.",
+                "one two three four five six seven eight nine ten eleven twelve thirteen",
+                "Ok.",
+            ),
+            "turn_too_long",
+        ),
         (script("Hi.", f"{OPENER}.", "assistant: here is the JSON", "Ok."), "prompt_echo"),
         (script("Hi there.", f"{OPENER}.", "hi, there!", "Ok."), "repeated_turn"),
         (script("Hi.", "Sure, I can help.", "Thanks.", "Ok."), "reply_ignores_attribute"),

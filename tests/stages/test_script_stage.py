@@ -1,5 +1,4 @@
 from conftest import GrammarFollowingEngine, small_config
-
 from dialogsmith.stage import ShardBatch
 from dialogsmith.stages.plan import PlanStage
 from dialogsmith.stages.script import ScriptStage, turn_labels

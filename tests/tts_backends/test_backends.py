@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from dialogsmith.tts_backends import Audio, TurnStyle, VoiceSpec, make_backend, resample
 from dialogsmith.tts_backends.base import REFERENCE_LEVEL_DB, speech_level_db
 
