@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
 from dialogsmith.engines.config import EngineConfig
 from dialogsmith.taxonomy import ATTRIBUTE_VALUES
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Attribute = Literal["gender", "emotion", "speed", "volume"]
 
@@ -95,7 +96,7 @@ class VoiceConfig(Section):
         description="User voices per gender as 'backend:voice'.",
     )
     assistant_voices: list[str] = Field(
-        default=["flite:slt", "flite:kal16"],
+        default=["flite:slt", "flite:rms"],
         min_length=1,
         description="Assistant voices as 'backend:voice'.",
     )

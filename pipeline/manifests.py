@@ -10,6 +10,7 @@ import io
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from dialogsmith.records import Dialogue
 from dialogsmith.serialize import dumps
 

@@ -7,6 +7,7 @@ row is identical to the one that was exported.
 from __future__ import annotations
 
 import numpy as np
+
 from dialogsmith.audio import EPS, db_to_amplitude
 from dialogsmith.records import Timeline, Track
 

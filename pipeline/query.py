@@ -8,6 +8,7 @@ import tarfile
 from pathlib import Path
 
 import duckdb
+
 from dialogsmith.storage import OutputStore, shard_name
 
 TABLES = ("dialogues", "turns", "rejects")

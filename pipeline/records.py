@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+
 from dialogsmith.tts_backends.base import TurnStyle, VoiceSpec
 
 Seconds = float

@@ -7,11 +7,12 @@ import time
 from collections import Counter
 from functools import partial
 
+from tqdm.auto import tqdm
+
 from dialogsmith.config import JobConfig
 from dialogsmith.executors import Executor, StageFactory
 from dialogsmith.stage import ShardBatch, Stage
 from dialogsmith.storage import OutputStore
-from tqdm.auto import tqdm
 
 log = logging.getLogger(__name__)
 RESOLVED_CONFIG = "config.resolved.json"

@@ -64,7 +64,9 @@ def _decode(tp: Any, data: Any) -> Any:
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_decode(args[0], v) for v in data)
-        return tuple(_decode(a, v) for a, v in zip(args, data, strict=True)) if args else tuple(data)
+        return (
+            tuple(_decode(a, v) for a, v in zip(args, data, strict=True)) if args else tuple(data)
+        )
     if origin in (frozenset, set):
         return frozenset(_decode(args[0], v) for v in data)
     if origin is dict:

@@ -7,6 +7,7 @@ from collections import Counter
 
 import soundfile as sf
 import webdataset as wds
+
 from dialogsmith import manifests
 from dialogsmith.records import Dialogue
 from dialogsmith.serialize import dumps

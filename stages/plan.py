@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 import numpy as np
+
 from dialogsmith.config import JobConfig
 from dialogsmith.records import Dialogue, DialogueSpec, SceneSpec, SpeakerSpec
 from dialogsmith.seeding import derive_seed, dialogue_seed, stage_rng

@@ -6,6 +6,7 @@ volume label means the same gain for every voice (see `tts_backends.base`)."""
 from __future__ import annotations
 
 import numpy as np
+
 from dialogsmith.records import Dialogue, TurnAudio
 from dialogsmith.stage import Resources, ShardBatch, Stage
 from dialogsmith.tts_backends.base import TTSBackend

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from dialogsmith.records import Role, Turn
 
 TEXT_RULE = 'text ::= [^"\\\\\\n\\r{}\\[\\]]+'
-ECHO_MARKERS = ("user:", "assistant:", "turn ", "json", "{", "}", "<|")
+ECHO = re.compile(r"\b(user|assistant|system)\s*:|\bturn \d|\bjson\b|[{}<>|]", re.I)
 WORD = re.compile(r"[A-Za-z']+")
 
 
@@ -69,8 +69,10 @@ def check_turns(
             return ScriptProblem("empty_turn", f"turn {i} has no words")
         if len(words) > max_words:
             return ScriptProblem("turn_too_long", f"turn {i} has {len(words)} > {max_words}")
-        if any(marker in text.lower() for marker in ECHO_MARKERS):
+        if ECHO.search(text):
             return ScriptProblem("prompt_echo", f"turn {i}: {text[:60]!r}")
+        if i != reply_turn and text.lower().startswith(opener.lower()):
+            return ScriptProblem("opener_repeated", f"turn {i} reuses {opener!r}")
         key = " ".join(w.lower() for w in words)
         if key in seen:
             return ScriptProblem("repeated_turn", f"turn {i} repeats an earlier turn")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from dialogsmith.config import StyleConfig
 from dialogsmith.records import Dialogue, Turn, VoiceCast
 from dialogsmith.seeding import stage_rng

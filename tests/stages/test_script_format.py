@@ -34,6 +34,8 @@ def problem_of(raw, num_turns=4):
 
 def test_good_script_passes():
     assert problem_of(GOOD) is None
+    returned = script("I want to return these shoes.", f"{OPENER}, sorry.", "Thanks.", "Ok.")
+    assert problem_of(returned) is None, "'return' is no prompt echo"
 
 
 @pytest.mark.parametrize(
@@ -66,6 +68,7 @@ def test_good_script_passes():
         ),
         (script("Hi.", f"{OPENER}.", "assistant: here is the JSON", "Ok."), "prompt_echo"),
         (script("Hi there.", f"{OPENER}.", "hi, there!", "Ok."), "repeated_turn"),
+        (script("Hi.", f"{OPENER}.", "Thanks.", f"{OPENER.lower()} again."), "opener_repeated"),
         (script("Hi.", "Sure, I can help.", "Thanks.", "Ok."), "reply_ignores_attribute"),
     ],
 )
