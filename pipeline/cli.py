@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from dialogsmith import logs
 from dialogsmith.config import ConfigError, load_config
 
 
@@ -16,11 +17,7 @@ from dialogsmith.config import ConfigError, load_config
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def main(verbose: bool) -> None:
     """Synthetic spoken dialogues for end-to-end speech dialogue models."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format='{"time": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", '
-        '"message": "%(message)s"}',
-    )
+    logs.configure(logging.DEBUG if verbose else logging.INFO)
 
 
 @main.command()

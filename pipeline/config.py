@@ -6,10 +6,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dialogsmith.engines.config import EngineConfig
 from dialogsmith.taxonomy import ATTRIBUTE_VALUES
+from dialogsmith.tts_backends.registry import resolve_voice
 
 Attribute = Literal["gender", "emotion", "speed", "volume"]
 
@@ -101,6 +109,28 @@ class VoiceConfig(Section):
         description="Assistant voices as 'backend:voice'.",
     )
     style: StyleConfig = Field(default_factory=StyleConfig, description="Style per label.")
+
+    @field_validator("assistant_voices")
+    @classmethod
+    def _assistant_voices_exist(cls, refs: list[str]) -> list[str]:
+        return _known_voices(refs)
+
+    @field_validator("user_voices")
+    @classmethod
+    def _user_voices_exist(cls, table: dict[str, list[str]]) -> dict[str, list[str]]:
+        for gender, refs in table.items():
+            for voice in map(resolve_voice, _known_voices(refs)):
+                if voice.gender != gender:
+                    raise ValueError(
+                        f"{voice.backend}:{voice.name} is {voice.gender}, not {gender}"
+                    )
+        return table
+
+
+def _known_voices(refs: list[str]) -> list[str]:
+    for ref in refs:
+        resolve_voice(ref)  # raises naming the voice and what the backend has
+    return refs
 
 
 class SceneConfig(Section):

@@ -9,19 +9,7 @@ from dialogsmith.records import Dialogue, Turn, VoiceCast
 from dialogsmith.seeding import stage_rng
 from dialogsmith.stage import Resources, ShardBatch, Stage
 from dialogsmith.tts_backends.base import TurnStyle, VoiceSpec
-from dialogsmith.tts_backends.registry import make_backend
-
-
-def resolve_voice(ref: str) -> VoiceSpec:
-    """'backend:voice' -> the backend's VoiceSpec, or an error listing the voices it has."""
-    backend_name, _, voice_name = ref.partition(":")
-    voices = {v.name: v for v in make_backend(backend_name).voices()}
-    if voice_name not in voices:
-        raise ValueError(
-            f"unknown voice {ref!r}: backend {backend_name!r} has {sorted(voices)}; "
-            "fix voice.user_voices / voice.assistant_voices in the job config"
-        )
-    return voices[voice_name]
+from dialogsmith.tts_backends.registry import resolve_voice
 
 
 def style_for(turn: Turn, table: StyleConfig, rng: np.random.Generator) -> TurnStyle:

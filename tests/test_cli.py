@@ -56,3 +56,14 @@ def test_inspect_shows_the_record_and_extracts_its_audio(finished_job, tmp_path)
 def test_inspect_unknown_id_names_it(finished_job):
     result = CliRunner().invoke(main, ["inspect", "dlg-9999999", "--out", str(finished_job)])
     assert result.exit_code != 0 and "'dlg-9999999' is in neither" in result.output
+
+
+def test_log_lines_are_json(capsys):
+    import logging
+
+    from dialogsmith import logs
+
+    logs.configure()
+    logging.getLogger("dialogsmith.test").info('shard "3" done')
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert json.loads(line)["message"] == 'shard "3" done'

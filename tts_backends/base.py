@@ -9,9 +9,9 @@ scale are left to the scene stage, which sees the whole mix; NaN or inf is never
 
 from __future__ import annotations
 
+import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
-import zlib
 from math import gcd
 
 import numpy as np

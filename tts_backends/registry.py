@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .base import Audio, TTSBackend, resample
+from .base import Audio, TTSBackend, VoiceSpec, resample
 from .espeak import EspeakBackend
 from .flite import FliteBackend
 from .hibari import HibariBackend
@@ -29,4 +29,15 @@ def make_backend(name: str) -> TTSBackend:
     return factory()
 
 
-__all__ = ["BACKENDS", "Audio", "make_backend", "resample"]
+def resolve_voice(ref: str) -> VoiceSpec:
+    """'backend:voice' -> that backend's VoiceSpec, or an error listing what is allowed."""
+    backend_name, sep, voice_name = ref.partition(":")
+    if not sep:
+        raise ValueError(f"voice {ref!r} must be 'backend:voice', e.g. 'flite:slt'")
+    voices = {v.name: v for v in make_backend(backend_name).voices()}
+    if voice_name not in voices:
+        raise ValueError(f"unknown voice {ref!r}: backend {backend_name!r} has {sorted(voices)}")
+    return voices[voice_name]
+
+
+__all__ = ["BACKENDS", "Audio", "make_backend", "resample", "resolve_voice"]

@@ -31,6 +31,18 @@ def test_yaml_overrides_defaults_and_dotted_overrides_win(tmp_path):
         ("executor:\n  kind: slurm\n", "executor.kind", "'slurm'", "'local' or 'ray'"),
         ("plan:\n  attributes: [pitch]\n", "plan.attributes.0", "'pitch'", "'gender'"),
         ("scene:\n  gap_mean: 1\n", "scene.gap_mean", "1", "Extra inputs are not permitted"),
+        (
+            "voice:\n  assistant_voices: ['flite:zzz']\n",
+            "voice.assistant_voices",
+            "['flite:zzz']",
+            "backend 'flite' has ['awb', 'kal16', 'rms', 'slt']",
+        ),
+        (
+            "voice:\n  user_voices: {male: ['hibari:heart']}\n",
+            "voice.user_voices",
+            "{'male': ['hibari:heart']}",
+            "hibari:heart is female, not male",
+        ),
     ],
 )
 def test_invalid_value_names_field_value_and_what_is_allowed(

@@ -10,8 +10,9 @@ from dialogsmith.records import Dialogue, DialogueSpec, SceneSpec, Script, Speak
 from dialogsmith.stage import ShardBatch
 from dialogsmith.stages.render import RenderStage
 from dialogsmith.stages.verify import VerifyStage
-from dialogsmith.stages.voice import VoiceStage, resolve_voice
+from dialogsmith.stages.voice import VoiceStage
 from dialogsmith.tts_backends.base import speech_level_db
+from dialogsmith.tts_backends.registry import resolve_voice
 
 TEXTS = [
     "I would like to book a table for two tonight.",
