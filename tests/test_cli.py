@@ -3,10 +3,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from conftest import small_config, stage_factories
 from dialogsmith.cli import main
 from dialogsmith.executors.local import LocalExecutor
 from dialogsmith.runner import run_job
+from support import small_config, stage_factories
 
 
 @pytest.fixture(scope="module")

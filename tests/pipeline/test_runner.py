@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GrammarFollowingEngine, small_config, stage_factories
 from dialogsmith.executors.local import LocalExecutor
 from dialogsmith.query import connect, locate, read_member
 from dialogsmith.runner import run_job
 from dialogsmith.stages.export import ExportStage
+from support import GrammarFollowingEngine, small_config, stage_factories
 
 
 def run(config, out: Path, executor=None, factories=None):
@@ -97,10 +97,10 @@ def test_rerun_with_different_settings_is_refused(tmp_path):
 def test_ray_executor_gives_the_same_output_as_local(tmp_path):
     from ray import cloudpickle
 
-    import conftest
+    import support
     from dialogsmith.executors.ray import RayExecutor
 
-    cloudpickle.register_pickle_by_value(conftest)  # Ray workers do not see tests/ on sys.path
+    cloudpickle.register_pickle_by_value(support)  # Ray workers do not see tests/ on sys.path
     config = small_config()
     run(config, tmp_path / "local")
     stats = run(config, tmp_path / "ray", executor=RayExecutor(max_in_flight=2))

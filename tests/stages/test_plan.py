@@ -1,10 +1,10 @@
 from collections import Counter
 
-from conftest import small_config
 from dialogsmith.runner import plan_shards
 from dialogsmith.stage import ShardBatch
 from dialogsmith.stages.plan import PlanStage
 from dialogsmith.taxonomy import ATTRIBUTE_VALUES
+from support import small_config
 
 
 def planned(config, first=0, count=None):

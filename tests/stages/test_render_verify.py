@@ -5,7 +5,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from conftest import small_config
 from dialogsmith.records import Dialogue, DialogueSpec, SceneSpec, Script, SpeakerSpec, Turn
 from dialogsmith.stage import ShardBatch
 from dialogsmith.stages.render import RenderStage
@@ -13,6 +12,7 @@ from dialogsmith.stages.verify import VerifyStage
 from dialogsmith.stages.voice import VoiceStage
 from dialogsmith.tts_backends.base import speech_level_db
 from dialogsmith.tts_backends.registry import resolve_voice
+from support import small_config
 
 TEXTS = [
     "I would like to book a table for two tonight.",

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from conftest import small_config
 from dialogsmith.audio import peak_dbfs
 from dialogsmith.mixing import coloured_noise, render_timeline, speech_power
 from dialogsmith.records import (
@@ -15,6 +14,7 @@ from dialogsmith.records import (
 )
 from dialogsmith.stage import ShardBatch
 from dialogsmith.stages.scene import SceneStage, gaps
+from support import small_config
 
 RATE = 16000
 

@@ -1,7 +1,7 @@
-from conftest import GrammarFollowingEngine, small_config
 from dialogsmith.stage import ShardBatch
 from dialogsmith.stages.plan import PlanStage
 from dialogsmith.stages.script import ScriptStage, turn_labels
+from support import GrammarFollowingEngine, small_config
 
 
 def scripted(engine, **overrides):
