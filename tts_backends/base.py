@@ -170,3 +170,25 @@ class TTSBackend(ABC):
                 f"{self.name}: unknown voice {voice.backend}/{voice.name!r}; "
                 f"allowed: {', '.join(sorted(known))}"
             )
+
+
+class CommandLineBackend(TTSBackend):
+    """A backend that runs a Debian binary per turn; subclasses set `voice_list`."""
+
+    voice_list: tuple[VoiceSpec, ...] = ()
+
+    def __init__(self, binary: str) -> None:
+        super().__init__()
+        self.binary = binary
+
+    def voices(self) -> list[VoiceSpec]:
+        return list(self.voice_list)
+
+    def _load(self) -> None:
+        import shutil
+
+        if shutil.which(self.binary) is None:
+            raise FileNotFoundError(
+                f"{self.name} backend: binary {self.binary!r} not found; "
+                f"`apt-get install {self.name}`"
+            )

@@ -9,12 +9,11 @@ Text goes in on stdin (never parsed as options); WAV comes back on stdout.
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 
 import numpy as np
 
-from .base import Audio, Capabilities, TTSBackend, TurnStyle, VoiceSpec, shift_pitch
+from .base import Audio, Capabilities, CommandLineBackend, TurnStyle, VoiceSpec, shift_pitch
 
 ACCENTS = {  # espeak-ng language id -> accent label
     "en-us": "us",
@@ -43,22 +42,13 @@ def _voice(lang: str, variant: str) -> VoiceSpec:
 VOICES = [_voice(lang, var) for lang in ACCENTS for var in VARIANTS]
 
 
-class EspeakBackend(TTSBackend):
+class EspeakBackend(CommandLineBackend):
     name = "espeak-ng"
     capabilities = Capabilities(languages=frozenset({"en"}), natural=False)
+    voice_list = tuple(VOICES)
 
     def __init__(self, binary: str = "espeak-ng") -> None:
-        super().__init__()
-        self.binary = binary
-
-    def voices(self) -> list[VoiceSpec]:
-        return list(VOICES)
-
-    def _load(self) -> None:
-        if shutil.which(self.binary) is None:
-            raise FileNotFoundError(
-                f"espeak-ng backend: binary {self.binary!r} not found; `apt-get install espeak-ng`"
-            )
+        super().__init__(binary)
 
     def _render(self, text: str, voice: VoiceSpec, style: TurnStyle) -> Audio:
         import soundfile as sf

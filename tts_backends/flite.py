@@ -7,14 +7,13 @@ flite cannot write WAV to stdout, so it writes into a temporary folder.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .base import Audio, Capabilities, TTSBackend, TurnStyle, VoiceSpec, shift_pitch
+from .base import Audio, Capabilities, CommandLineBackend, TurnStyle, VoiceSpec, shift_pitch
 
 VOICES = [
     VoiceSpec(backend="flite", name="kal16", gender="male", accent="us"),
@@ -25,22 +24,16 @@ VOICES = [
 NO_F0_SHIFT = frozenset({"rms"})  # measured: f0_shift leaves these voices' F0 unchanged
 
 
-class FliteBackend(TTSBackend):
+class FliteBackend(CommandLineBackend):
     name = "flite"
     capabilities = Capabilities(languages=frozenset({"en"}), natural=False)
+    voice_list = tuple(VOICES)
 
     def __init__(self, binary: str = "flite") -> None:
-        super().__init__()
-        self.binary = binary
-
-    def voices(self) -> list[VoiceSpec]:
-        return list(VOICES)
+        super().__init__(binary)
 
     def _load(self) -> None:
-        if shutil.which(self.binary) is None:
-            raise FileNotFoundError(
-                f"flite backend: binary {self.binary!r} not found; `apt-get install flite`"
-            )
+        super()._load()
         listed = subprocess.run([self.binary, "-lv"], capture_output=True, text=True).stdout
         missing = [v.name for v in VOICES if v.name not in listed.split()]
         if missing:
