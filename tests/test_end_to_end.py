@@ -34,7 +34,7 @@ def test_local_job_on_the_embedded_models(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    stats = json.loads(result.output[result.output.index("{") :])
+    stats = json.loads((out / "stats.json").read_text())
     assert stats["planned"] == 4 and stats["shards_complete"] == 2
     con = connect(str(out))
     kept = con.execute("SELECT count(*) FROM dialogues").fetchone()[0]
