@@ -16,10 +16,11 @@ from pydantic import (
 )
 
 from dialogsmith.engines.config import EngineConfig
-from dialogsmith.taxonomy import ATTRIBUTE_VALUES
+from dialogsmith.taxonomy import ATTRIBUTE_VALUES, EVENT_KINDS, TARGET_ATTRIBUTES
 from dialogsmith.tts_backends.registry import resolve_voice
 
-Attribute = Literal["gender", "emotion", "speed", "volume"]
+REALISED_TODAY = ["gender", "emotion", "speed", "volume"]
+"""Targets the embedded voice and render stages make audible today (see README)."""
 
 
 class Section(BaseModel):
@@ -27,10 +28,38 @@ class Section(BaseModel):
 
 
 class PlanConfig(Section):
-    attributes: list[Attribute] = Field(
-        default=["gender", "emotion", "speed", "volume"],
+    attributes: list[str] = Field(
+        default=REALISED_TODAY,
         min_length=1,
-        description="Attributes the assistant's reply may depend on; values are balanced.",
+        description="Target attributes the assistant's reply may depend on (taxonomy.yaml).",
+    )
+    coverage: Literal["balanced", "weighted"] = Field(
+        "balanced",
+        description="balanced: attributes round-robin, values in even blocks; "
+        "weighted: draw by `weights` / `value_weights`.",
+    )
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="Attribute -> weight for weighted coverage (default 1)."
+    )
+    value_weights: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Attribute -> value -> weight (default uniform)."
+    )
+    languages: dict[Literal["en", "zh"], float] = Field(
+        default={"en": 1.0},
+        description="Share of user languages when language is not the target attribute.",
+    )
+    events: dict[str, float] = Field(
+        default_factory=dict,
+        description="Event kind (interruption, backchannel, overlap, non_query) -> "
+        "probability per dialogue.",
+    )
+    speaker_attributes: list[Literal["age", "accent"]] = Field(
+        default_factory=list,
+        description="Speaker attributes every user identity carries besides gender (as labels "
+        "on every dialogue, not only when targeted); only ask for what the voices realise.",
+    )
+    speaker_pool: int = Field(
+        240, ge=2, description="Distinct user identities; each keeps its attributes and voice."
     )
     min_turns: int = Field(4, ge=2, le=12, description="Fewest turns in a dialogue (even).")
     max_turns: int = Field(6, ge=2, le=12, description="Most turns in a dialogue (even).")
@@ -42,12 +71,36 @@ class PlanConfig(Section):
         default=["white", "pink", "brown"], min_length=1, description="Coloured-noise kinds."
     )
 
+    @field_validator("attributes")
+    @classmethod
+    def _targets_known(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in TARGET_ATTRIBUTES]
+        if unknown:
+            raise ValueError(f"unknown target attributes {unknown}; allowed: {TARGET_ATTRIBUTES}")
+        return names
+
+    @field_validator("events")
+    @classmethod
+    def _events_known(cls, table: dict[str, float]) -> dict[str, float]:
+        for name, p in table.items():
+            if name not in EVENT_KINDS:
+                raise ValueError(f"unknown event {name!r}; allowed: {EVENT_KINDS}")
+            if not 0 <= p <= 1:
+                raise ValueError(f"event {name!r} probability {p} is outside [0, 1]")
+        return table
+
     @model_validator(mode="after")
-    def _turn_range(self) -> PlanConfig:
+    def _ranges(self) -> PlanConfig:
         if self.min_turns > self.max_turns:
             raise ValueError(f"min_turns ({self.min_turns}) > max_turns ({self.max_turns})")
         if self.noise_snr_db[0] > self.noise_snr_db[1]:
             raise ValueError(f"noise_snr_db must be (low, high), got {self.noise_snr_db}")
+        for name, table in self.value_weights.items():
+            unknown = set(table) - set(ATTRIBUTE_VALUES.get(name, ()))
+            if unknown:
+                raise ValueError(f"value_weights.{name}: unknown values {sorted(unknown)}")
+        if not any(w > 0 for w in self.languages.values()):
+            raise ValueError("languages needs at least one positive weight")
         return self
 
 
@@ -59,7 +112,16 @@ class ScriptConfig(Section):
     max_attempts: int = Field(
         2, ge=1, le=5, description="Tries per script; a failed try is re-sampled with a new seed."
     )
-    max_words_per_turn: int = Field(40, ge=3, le=200, description="Longest allowed turn.")
+    max_words_per_turn: int = Field(40, ge=3, le=200, description="Longest English turn.")
+    max_chars_per_turn_zh: int = Field(
+        70, ge=5, le=400, description="Longest Chinese turn, in characters."
+    )
+    output_format: Literal["grammar", "json_schema"] = Field(
+        "grammar",
+        description="grammar: GBNF fixing roles, count and the reply's opening words "
+        "(vLLM); json_schema: a JSON schema, for engines without grammars (the checks then "
+        "catch a reply that ignores the attribute).",
+    )
 
 
 class StyleConfig(Section):

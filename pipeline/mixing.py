@@ -47,9 +47,7 @@ def render_timeline(timeline: Timeline, turns: dict[int, np.ndarray]) -> dict[st
         _place(channels[track.channel], turns[track.turn_index], track, rate)
     for track in timeline.tracks:
         if track.kind == "noise":
-            noise = coloured_noise(
-                track.label, round(track.duration_s * rate), track.seed or 0
-            )
+            noise = coloured_noise(track.label, round(track.duration_s * rate), track.seed or 0)
             target = speech_power(channels, timeline) / 10 ** (track.snr_db / 10)
             _place(channels["background"], noise * np.sqrt(target), track, rate)
     master = db_to_amplitude(timeline.master_gain_db)

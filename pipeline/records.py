@@ -24,15 +24,31 @@ TRANSIENT = {"transient": True}
 
 @dataclass(frozen=True)
 class SpeakerSpec:
+    """A consistent identity: the same `speaker_id` always has the same attributes and voice."""
+
     speaker_id: str
     role: Role
     gender: str
+    age: str | None = None
+    accent: str | None = None
+    language: str = "en"
 
 
 @dataclass(frozen=True)
 class SceneSpec:
     noise_kind: str | None
     noise_snr_db: Decibels | None
+    audio_event: str | None = None
+    music: str | None = None
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    """An interaction or robustness event (taxonomy kind `event`) anchored at a turn."""
+
+    kind: str
+    value: str
+    turn: int
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,8 @@ class DialogueSpec:
     user_labels: dict[str, str]
     speakers: list[SpeakerSpec]
     scene: SceneSpec
+    domain: str = ""
+    events: list[PlannedEvent] = field(default_factory=list)
 
     def speaker(self, role: Role) -> SpeakerSpec:
         return next(s for s in self.speakers if s.role == role)
@@ -69,6 +87,8 @@ class Script:
     raw: str
     attempts: int
     repaired: bool = False
+    stressed_word: str | None = None
+    overheard: str | None = None
 
 
 @dataclass(frozen=True)

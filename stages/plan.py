@@ -1,25 +1,23 @@
-"""Plan: a seeded, balanced `DialogueSpec` per dialogue index."""
+"""Plan: a seeded `DialogueSpec` per dialogue index, with balanced or weighted coverage.
+
+Every choice derives from (job seed, dialogue id), so a spec never depends on sharding.
+"""
 
 from __future__ import annotations
 
-from importlib import resources
-
 import numpy as np
 
-from dialogsmith.config import JobConfig
-from dialogsmith.records import Dialogue, DialogueSpec, SceneSpec, SpeakerSpec
+from dialogsmith.config import JobConfig, PlanConfig
+from dialogsmith.records import Dialogue, DialogueSpec, PlannedEvent, SceneSpec, SpeakerSpec
 from dialogsmith.seeding import derive_seed, dialogue_seed, stage_rng
 from dialogsmith.stage import Resources, ShardBatch, Stage
-from dialogsmith.taxonomy import ATTRIBUTE_VALUES, NEUTRAL_VALUE
+from dialogsmith.stages.speakers import SpeakerPool
+from dialogsmith.stages.topics import TopicBank
+from dialogsmith.taxonomy import ATTRIBUTE_VALUES, TAXONOMY
 
 
 def dialogue_id(index: int) -> str:
     return f"dlg-{index:07d}"
-
-
-def load_topics() -> list[str]:
-    text = resources.files("dialogsmith.prompts").joinpath("topics.txt").read_text()
-    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
 
 
 def balanced_target(config: JobConfig, index: int) -> tuple[str, str]:
@@ -32,51 +30,97 @@ def balanced_target(config: JobConfig, index: int) -> tuple[str, str]:
     return attribute, values[order.permutation(len(values))[position]]
 
 
+def weighted_choice(rng: np.random.Generator, options: list[str], weights: dict[str, float]) -> str:
+    p = np.array([max(0.0, weights.get(o, 1.0)) for o in options], dtype=np.float64)
+    if p.sum() <= 0:
+        raise ValueError(f"all weights of {options} are zero")
+    return options[int(rng.choice(len(options), p=p / p.sum()))]
+
+
+def weighted_target(plan: PlanConfig, rng: np.random.Generator) -> tuple[str, str]:
+    attribute = weighted_choice(rng, plan.attributes, plan.weights)
+    values = list(ATTRIBUTE_VALUES[attribute])
+    return attribute, weighted_choice(rng, values, plan.value_weights.get(attribute, {}))
+
+
 class PlanStage(Stage):
     name = "plan"
     default_resources = Resources(cpus=0.25)
 
     def setup(self) -> None:
-        self.topics = load_topics()
+        self.topics = TopicBank.load()
+        plan = self.config.plan
+        wanted = {"gender", *plan.speaker_attributes, *plan.attributes}
+        self.speakers = SpeakerPool(plan.speaker_pool, wanted)
 
     def transform(self, dialogues: list[Dialogue], batch: ShardBatch) -> None:
         first = batch.first_index
         batch.dialogues = [Dialogue(spec=self.plan(i)) for i in range(first, first + batch.count)]
 
     def plan(self, index: int) -> DialogueSpec:
-        cfg = self.config
+        cfg, plan = self.config, self.config.plan
         did = dialogue_id(index)
         seed = dialogue_seed(cfg.seed, did)
         rng = stage_rng(seed, self.name)
-        attribute, value = balanced_target(cfg, index)
-        labels = dict(NEUTRAL_VALUE)
-        labels["gender"] = str(rng.choice(ATTRIBUTE_VALUES["gender"]))
-        labels[attribute] = value
-        turn_choices = range(cfg.plan.min_turns // 2 * 2, cfg.plan.max_turns + 1, 2)
-        num_turns = int(rng.choice(list(turn_choices) or [2]))
+        if plan.coverage == "balanced":
+            attribute, value = balanced_target(cfg, index)
+        else:
+            attribute, value = weighted_target(plan, rng)
+        language = value if attribute == "language" else self._language(rng, attribute)
+        user = self.speakers.pick(rng, language, {attribute: value})
+        num_turns = int(rng.choice(range(plan.min_turns // 2 * 2, plan.max_turns + 1, 2)))
         attribute_turn = 2 * int(rng.integers(0, num_turns // 2))
+        labels = {"gender": user.gender, "language": user.language}
+        labels |= {"age": user.age} if user.age else {}
+        labels |= {"accent": user.accent} if user.accent else {}
+        labels[attribute] = value
+        domain, topic = self.topics.draw(rng, language)
         return DialogueSpec(
             dialogue_id=did,
             index=index,
             seed=seed,
-            language=cfg.language,
-            topic=str(rng.choice(self.topics)),
+            language=language,
+            topic=topic,
+            domain=domain,
             target_attribute=attribute,
             target_value=value,
             num_turns=num_turns,
             attribute_turn=attribute_turn,
             user_labels=labels,
-            speakers=[
-                SpeakerSpec(f"{did}-user", "user", labels["gender"]),
-                SpeakerSpec(f"{did}-assistant", "assistant", str(rng.choice(["female", "male"]))),
-            ],
-            scene=self._scene(rng),
+            speakers=[user, self._assistant(rng, did, language)],
+            scene=self._scene(rng, attribute, value),
+            events=self._events(rng, num_turns, attribute_turn),
         )
 
-    def _scene(self, rng: np.random.Generator) -> SceneSpec:
+    def _language(self, rng: np.random.Generator, attribute: str) -> str:
+        options = [
+            lang for lang in self.config.plan.languages if lang in TAXONOMY[attribute].languages
+        ]
+        return weighted_choice(rng, options, dict(self.config.plan.languages))
+
+    def _assistant(self, rng: np.random.Generator, did: str, language: str) -> SpeakerSpec:
+        gender = str(rng.choice(["female", "male"]))
+        return SpeakerSpec(f"{did}-assistant", "assistant", gender, language=language)
+
+    def _scene(self, rng: np.random.Generator, attribute: str, value: str) -> SceneSpec:
         plan = self.config.plan
-        if rng.random() >= plan.noise_probability:
-            return SceneSpec(noise_kind=None, noise_snr_db=None)
-        low, high = plan.noise_snr_db
-        snr = round(float(rng.uniform(low, high)), 1)
-        return SceneSpec(noise_kind=str(rng.choice(plan.noise_kinds)), noise_snr_db=snr)
+        kind = snr = None
+        if rng.random() < plan.noise_probability:
+            low, high = plan.noise_snr_db
+            kind, snr = str(rng.choice(plan.noise_kinds)), round(float(rng.uniform(low, high)), 1)
+        return SceneSpec(
+            noise_kind=kind,
+            noise_snr_db=snr,
+            audio_event=value if attribute == "audio_event" else None,
+            music=value if attribute == "music" else None,
+        )
+
+    def _events(self, rng: np.random.Generator, num_turns: int, attribute_turn: int) -> list:
+        """Events go on turns other than the attribute turn and its reply."""
+        free = [t for t in range(1, num_turns) if t not in (attribute_turn, attribute_turn + 1)]
+        events = []
+        for kind, probability in sorted(self.config.plan.events.items()):
+            if free and rng.random() < probability:
+                value = str(rng.choice(ATTRIBUTE_VALUES[kind]))
+                events.append(PlannedEvent(kind, value, int(rng.choice(free))))
+        return events

@@ -1,47 +1,66 @@
-"""Script: the LLM writes each dialogue's turns under a grammar; invalid output is repaired,
-re-sampled, or the dialogue is rejected with the reason."""
+"""Script: the LLM writes each dialogue's turns under a grammar (or JSON schema); invalid output
+is repaired, re-sampled, or the dialogue is rejected with the reason."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from dialogsmith import prompts
 from dialogsmith.engines.base import ChatRequest, LLMEngine
-from dialogsmith.records import Dialogue, DialogueSpec, Script
+from dialogsmith.records import Dialogue, DialogueSpec, Script, Turn
 from dialogsmith.seeding import derive_seed, stage_rng
 from dialogsmith.stage import Resources, ShardBatch, Stage
 from dialogsmith.stages.script_format import (
     ScriptProblem,
-    check_turns,
-    parse_turns,
+    ScriptShape,
+    check_script,
+    parse_script,
     role_of,
     script_grammar,
-    to_turns,
+    script_schema,
     trim_turn,
 )
-from dialogsmith.taxonomy import NEUTRAL_VALUE
+from dialogsmith.taxonomy import NEUTRAL_VALUE, TAXONOMY
+
+NUM_EXAMPLES = 2
 
 
 @dataclass
 class Attempt:
     dialogue: Dialogue
-    opener: str
+    shape: ScriptShape
     raw: str = ""
     problem: ScriptProblem | None = None
 
 
 def turn_labels(spec: DialogueSpec) -> list[dict[str, str]]:
-    """Per-turn labels: the user's gender everywhere, the target value on the attribute turn."""
+    """Per-turn labels: speaker attributes everywhere, the target on the attribute turn."""
+    speaker = {k: v for k, v in spec.user_labels.items() if TAXONOMY[k].scope == "speaker"}
     labels = []
     for i in range(spec.num_turns):
         if role_of(i) == "assistant":
             labels.append({})
             continue
-        turn = dict(NEUTRAL_VALUE, gender=spec.user_labels["gender"])
+        turn = dict(NEUTRAL_VALUE) | speaker
         if i == spec.attribute_turn:
             turn[spec.target_attribute] = spec.target_value
         labels.append(turn)
     return labels
+
+
+def script_shape(spec: DialogueSpec, opener: str | None, max_length: int) -> ScriptShape:
+    return ScriptShape(
+        num_turns=spec.num_turns,
+        reply_turn=spec.attribute_turn + 1,
+        opener=opener,
+        language=spec.language,
+        stress_turn=spec.attribute_turn
+        if (spec.target_attribute, spec.target_value) == ("stress", "stressed")
+        else None,
+        overheard=any(e.value == "background_talk" for e in spec.events),
+        max_length=max_length,
+    )
 
 
 class ScriptStage(Stage):
@@ -73,7 +92,7 @@ class ScriptStage(Stage):
             self.engine = None
 
     def transform(self, dialogues: list[Dialogue], batch: ShardBatch) -> None:
-        pending = [Attempt(d, self._opener(d.spec)) for d in dialogues]
+        pending = [Attempt(d, self._shape(d.spec)) for d in dialogues]
         for attempt_no in range(1, self.config.script.max_attempts + 1):
             requests = [self._request(a, attempt_no) for a in pending]
             texts = self.engine.generate(requests) if requests else []
@@ -81,52 +100,99 @@ class ScriptStage(Stage):
                 attempt.raw = text
                 self._accept(attempt, attempt_no)
             pending = [a for a in pending if a.problem is not None]
-        for attempt in pending:
-            problem = attempt.problem
-            attempt.dialogue.reject(
-                self.name, problem.reason, f"{problem.detail}; raw={attempt.raw[:300]!r}"
+        for a in pending:
+            a.dialogue.reject(
+                self.name, a.problem.reason, f"{a.problem.detail}; raw={a.raw[:300]!r}"
             )
 
-    def _opener(self, spec: DialogueSpec) -> str:
-        openers = prompts.reactions()[spec.target_attribute][spec.target_value]["openers"]
-        return str(stage_rng(spec.seed, self.name, "opener").choice(openers))
+    def _shape(self, spec: DialogueSpec) -> ScriptShape:
+        openers = TAXONOMY[spec.target_attribute].openers(spec.target_value, spec.language)
+        opener = str(stage_rng(spec.seed, self.name, "opener").choice(openers))
+        cfg = self.config.script
+        length = cfg.max_chars_per_turn_zh if spec.language == "zh" else cfg.max_words_per_turn
+        return script_shape(spec, opener, length)
 
-    def _request(self, attempt: Attempt, attempt_no: int) -> ChatRequest:
-        spec, cfg = attempt.dialogue.spec, self.config.script
-        reaction = prompts.reactions()[spec.target_attribute][spec.target_value]
+    def prompt(self, spec: DialogueSpec, shape: ScriptShape) -> list[dict[str, str]]:
+        attribute = TAXONOMY[spec.target_attribute]
+        value = attribute.values[spec.target_value]
+        unit = "Chinese characters" if spec.language == "zh" else "words"
         user = prompts.render(
-            f"script_user_{spec.language}.j2",
+            f"script_{attribute.group}.j2",
             num_turns=spec.num_turns,
             topic=spec.topic,
-            max_words=cfg.max_words_per_turn,
+            language_name=prompts.LANGUAGE_NAMES[spec.language],
+            max_length=f"{shape.max_length} {unit}",
             attribute_turn=spec.attribute_turn,
-            sound=reaction["sound"],
-            notice=reaction["notice"],
-            opener=attempt.opener,
+            reply_turn=shape.reply_turn,
+            sound=value.sound.get("en", ""),
+            notice=value.notice.get("en", ""),
+            opener=shape.opener,
+            stress=shape.stress_turn is not None,
+            events=[dict(e.__dict__, group=TAXONOMY[e.kind].group) for e in spec.events],
+            examples=self._examples(spec, attribute.group),
+        )
+        system = prompts.render(f"script_system_{spec.language}.j2")
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def _examples(self, spec: DialogueSpec, group: str) -> list[str]:
+        pool = prompts.examples().get(group, {}).get(spec.language, [])
+        rng = stage_rng(spec.seed, self.name, "examples")
+        ranked = sorted(pool, key=lambda e: (e["attribute"] != spec.target_attribute, rng.random()))
+        chosen = ranked[:NUM_EXAMPLES]
+        return [json.dumps({"turns": e["turns"]}, ensure_ascii=False) for e in chosen]
+
+    def _request(self, attempt: Attempt, attempt_no: int) -> ChatRequest:
+        spec, cfg, shape = attempt.dialogue.spec, self.config.script, attempt.shape
+        structured = (
+            {"grammar": script_grammar(shape)}
+            if cfg.output_format == "grammar"
+            else {"json_schema": script_schema(shape)}
         )
         return ChatRequest(
-            messages=[
-                {"role": "system", "content": prompts.render(f"script_system_{spec.language}.j2")},
-                {"role": "user", "content": user},
-            ],
+            messages=self.prompt(spec, shape),
             seed=derive_seed(spec.seed, self.name, attempt_no) % (2**31),
             max_tokens=cfg.max_tokens,
             temperature=cfg.temperature,
             top_p=cfg.top_p,
-            grammar=script_grammar(spec.num_turns, spec.attribute_turn + 1, attempt.opener),
+            **structured,
         )
 
     def _accept(self, attempt: Attempt, attempt_no: int) -> None:
-        spec, max_words = attempt.dialogue.spec, self.config.script.max_words_per_turn
-        parsed = parse_turns(attempt.raw)
+        spec, shape = attempt.dialogue.spec, attempt.shape
+        parsed = parse_script(attempt.raw)
         if isinstance(parsed, ScriptProblem):
             attempt.problem = parsed
             return
-        trimmed = [dict(t, text=trim_turn(str(t.get("text", "")), max_words)) for t in parsed]
-        reply = spec.attribute_turn + 1
-        attempt.problem = check_turns(trimmed, spec.num_turns, reply, attempt.opener, max_words)
+        turns = [
+            dict(t, text=trim_turn(str(t.get("text", "")), shape.max_length, shape.language))
+            for t in parsed["turns"]
+        ]
+        repaired = turns != parsed["turns"]
+        parsed = dict(parsed, turns=turns)
+        attempt.problem = check_script(parsed, shape)
         if attempt.problem is None:
-            turns = to_turns(trimmed, reply, spec.target_attribute, turn_labels(spec))
-            attempt.dialogue.script = Script(
-                turns=turns, raw=attempt.raw, attempts=attempt_no, repaired=trimmed != parsed
+            attempt.dialogue.script = self._script(spec, parsed, attempt, attempt_no, repaired)
+
+    def _script(self, spec, parsed: dict, attempt: Attempt, attempt_no: int, repaired: bool):
+        labels = turn_labels(spec)
+        reply = attempt.shape.reply_turn
+        turns = [
+            Turn(
+                index=i,
+                role=role_of(i),
+                text=" ".join(str(t["text"]).split()),
+                labels=labels[i],
+                reacts_to=spec.target_attribute if i == reply else None,
             )
+            for i, t in enumerate(parsed["turns"])
+        ]
+        stress = attempt.shape.stress_turn
+        stressed = parsed["turns"][stress]["stressed_word"] if stress is not None else None
+        return Script(
+            turns=turns,
+            raw=attempt.raw,
+            attempts=attempt_no,
+            repaired=repaired,
+            stressed_word=str(stressed).strip(" .,!?") if stressed else None,
+            overheard=str(parsed["overheard"]).strip() if attempt.shape.overheard else None,
+        )

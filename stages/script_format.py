@@ -1,7 +1,9 @@
-"""The script's output format: the GBNF grammar that forces it, and the checks that parse it.
+"""The script's output format: the GBNF grammar or JSON schema that shapes it, and the checks
+that parse it.
 
-The grammar fixes the turn count, the roles and the opening words of the reply that must
-react to the attribute; the checks catch what a grammar cannot (length, repeats, echoes).
+The grammar fixes the turn count, the roles and the opening words of the reply that must react
+to the attribute; the checks catch what a grammar cannot (length, language, repeats, echoes,
+personal data) and are the only guard when the engine gets a JSON schema instead.
 """
 
 from __future__ import annotations
@@ -10,31 +12,29 @@ import json
 import re
 from dataclasses import dataclass
 
-from dialogsmith.records import Role, Turn
+from dialogsmith.qa.text_checks import check_text
+from dialogsmith.records import Role
 
 TEXT_RULE = 'text ::= [^"\\\\\\n\\r{}\\[\\]]+'
-ECHO = re.compile(r"\b(user|assistant|system)\s*:|\bturn \d|\bjson\b|[{}<>|]", re.I)
-WORD = re.compile(r"[A-Za-z']+")
+ECHO = re.compile(r"\b(user|assistant|system)\s*:|\bturn \d|\bjson\b|[{}<>|]|用户：|助手：", re.I)
+WORD = re.compile(r"[A-Za-z']+|[\u3400-\u9fff]")
 
 
 def role_of(index: int) -> Role:
     return "user" if index % 2 == 0 else "assistant"
 
 
-def _quote(text: str) -> str:
-    return json.dumps(text)  # GBNF string literals escape like JSON strings
+@dataclass(frozen=True)
+class ScriptShape:
+    """What the LLM must produce for one dialogue."""
 
-
-def script_grammar(num_turns: int, reply_turn: int, opener: str) -> str:
-    """GBNF for {"turns": [...]} with fixed roles; turn `reply_turn` starts with `opener`."""
-    turns = []
-    for i in range(num_turns):
-        head = '{"role": "' + role_of(i) + '", "text": "'
-        prefix = head + (opener if i == reply_turn else "")
-        turns.append(f't{i} ::= {_quote(prefix)} text "\\"}}"')
-    body = ' ", " '.join(f"t{i}" for i in range(num_turns))
-    root = f'root ::= "{{\\"turns\\": [" {body} "]}}"'
-    return "\n".join([root, *turns, TEXT_RULE])
+    num_turns: int
+    reply_turn: int
+    opener: str | None
+    language: str = "en"
+    stress_turn: int | None = None
+    overheard: bool = False
+    max_length: int = 40
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,38 @@ class ScriptProblem:
     detail: str
 
 
-def parse_turns(raw: str) -> list[dict] | ScriptProblem:
+def script_grammar(shape: ScriptShape) -> str:
+    """GBNF for {"turns": [...]} with fixed roles; the reply turn starts with the opener."""
+    rules = []
+    for i in range(shape.num_turns):
+        head = '{"role": "' + role_of(i) + '", "text": "'
+        prefix = head + (shape.opener or "" if i == shape.reply_turn else "")
+        tail = '", "stressed_word": "' if i == shape.stress_turn else None
+        body = f"{json.dumps(prefix)} text" + (f" {json.dumps(tail)} word" if tail else "")
+        rules.append(f't{i} ::= {body} "\\"}}"')
+    turns = ' ", " '.join(f"t{i}" for i in range(shape.num_turns))
+    extra = ' ", \\"overheard\\": \\"" text "\\""' if shape.overheard else ""
+    root = f'root ::= "{{\\"turns\\": [" {turns} "]"{extra} "}}"'
+    return "\n".join([root, *rules, TEXT_RULE, 'word ::= [^"\\\\\\n\\r {}\\[\\]]+'])
+
+
+def script_schema(shape: ScriptShape) -> dict:
+    """The same shape as a JSON schema, for engines without grammar support."""
+    turn = {
+        "type": "object",
+        "properties": {"role": {"enum": ["user", "assistant"]}, "text": {"type": "string"}},
+        "required": ["role", "text"],
+    }
+    if shape.stress_turn is not None:
+        turn["properties"]["stressed_word"] = {"type": "string"}
+    n = shape.num_turns
+    properties = {"turns": {"type": "array", "items": turn, "minItems": n, "maxItems": n}}
+    if shape.overheard:
+        properties["overheard"] = {"type": "string"}
+    return {"type": "object", "properties": properties, "required": sorted(properties)}
+
+
+def parse_script(raw: str) -> dict | ScriptProblem:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as err:
@@ -51,55 +82,66 @@ def parse_turns(raw: str) -> list[dict] | ScriptProblem:
     turns = data.get("turns") if isinstance(data, dict) else None
     if not isinstance(turns, list) or not all(isinstance(t, dict) for t in turns):
         return ScriptProblem("wrong_shape", "expected {'turns': [{'role', 'text'}, ...]}")
-    return turns
+    return data
 
 
-def check_turns(
-    turns: list[dict], num_turns: int, reply_turn: int, opener: str, max_words: int
-) -> ScriptProblem | None:
-    if len(turns) != num_turns:
-        return ScriptProblem("turn_count", f"{len(turns)} turns, planned {num_turns}")
+def check_script(data: dict, shape: ScriptShape) -> ScriptProblem | None:
+    turns = data["turns"]
+    if len(turns) != shape.num_turns:
+        return ScriptProblem("turn_count", f"{len(turns)} turns, planned {shape.num_turns}")
     seen: set[str] = set()
     for i, turn in enumerate(turns):
-        role, text = turn.get("role"), str(turn.get("text", "")).strip()
-        if role != role_of(i):
-            return ScriptProblem("speaker_order", f"turn {i} is {role!r}, expected {role_of(i)}")
-        words = WORD.findall(text)
-        if not words:
-            return ScriptProblem("empty_turn", f"turn {i} has no words")
-        if len(words) > max_words:
-            return ScriptProblem("turn_too_long", f"turn {i} has {len(words)} > {max_words}")
-        if ECHO.search(text):
-            return ScriptProblem("prompt_echo", f"turn {i}: {text[:60]!r}")
-        if i != reply_turn and text.lower().startswith(opener.lower()):
-            return ScriptProblem("opener_repeated", f"turn {i} reuses {opener!r}")
-        key = " ".join(w.lower() for w in words)
-        if key in seen:
-            return ScriptProblem("repeated_turn", f"turn {i} repeats an earlier turn")
-        seen.add(key)
-    if not str(turns[reply_turn].get("text", "")).startswith(opener):
-        return ScriptProblem("reply_ignores_attribute", f"turn {reply_turn} lacks {opener!r}")
+        problem = _check_turn(i, turn, shape, seen)
+        if problem:
+            return problem
+    reply = str(turns[shape.reply_turn].get("text", ""))
+    if shape.opener and not reply.startswith(shape.opener):
+        return ScriptProblem(
+            "reply_ignores_attribute", f"turn {shape.reply_turn} lacks {shape.opener!r}"
+        )
+    if shape.stress_turn is not None:
+        word = str(turns[shape.stress_turn].get("stressed_word", "")).strip(" .,!?")
+        if not word or word.lower() not in str(turns[shape.stress_turn].get("text", "")).lower():
+            return ScriptProblem("stress_word_missing", f"stressed word {word!r} not in its turn")
+    if shape.overheard and not WORD.findall(str(data.get("overheard", ""))):
+        return ScriptProblem("overheard_missing", "no overheard line for the non-query event")
     return None
 
 
-def trim_turn(text: str, max_words: int) -> str:
-    """Repair an overlong turn by cutting at the last sentence end within the word limit."""
+def _check_turn(i: int, turn: dict, shape: ScriptShape, seen: set[str]) -> ScriptProblem | None:
+    role, text = turn.get("role"), str(turn.get("text", "")).strip()
+    if role != role_of(i):
+        return ScriptProblem("speaker_order", f"turn {i} is {role!r}, expected {role_of(i)}")
+    units = WORD.findall(text)
+    if not units:
+        return ScriptProblem("empty_turn", f"turn {i} has no words")
+    if len(units) > shape.max_length:
+        return ScriptProblem("turn_too_long", f"turn {i} has {len(units)} > {shape.max_length}")
+    if ECHO.search(text):
+        return ScriptProblem("prompt_echo", f"turn {i}: {text[:60]!r}")
+    if shape.opener and i != shape.reply_turn and text.lower().startswith(shape.opener.lower()):
+        return ScriptProblem("opener_repeated", f"turn {i} reuses {shape.opener!r}")
+    flagged = check_text(text, shape.language)
+    if flagged:
+        return ScriptProblem(flagged[0], f"turn {i}: {flagged[1]}")
+    key = " ".join(u.lower() for u in units)
+    if key in seen:
+        return ScriptProblem("repeated_turn", f"turn {i} repeats an earlier turn")
+    seen.add(key)
+    return None
+
+
+def trim_turn(text: str, max_length: int, language: str = "en") -> str:
+    """Repair an overlong turn by cutting at the last sentence end within the length limit."""
+    if language == "zh":
+        if len(WORD.findall(text)) <= max_length:
+            return text
+        head = text[: max_length + text.count(" ")]
+        end = max(head.rfind(mark) for mark in "。！？")
+        return head[: end + 1] if end > 0 else head
     words = text.split()
-    if len(words) <= max_words:
+    if len(words) <= max_length:
         return text
-    head = " ".join(words[:max_words])
+    head = " ".join(words[:max_length])
     end = max(head.rfind(mark) for mark in ".!?")
     return head[: end + 1] if end > 0 else head
-
-
-def to_turns(turns: list[dict], reply_turn: int, attribute: str, labels: list[dict]) -> list[Turn]:
-    return [
-        Turn(
-            index=i,
-            role=role_of(i),
-            text=" ".join(str(t["text"]).split()),
-            labels=labels[i],
-            reacts_to=attribute if i == reply_turn else None,
-        )
-        for i, t in enumerate(turns)
-    ]

@@ -5,11 +5,31 @@ from __future__ import annotations
 import numpy as np
 
 from dialogsmith.config import StyleConfig
-from dialogsmith.records import Dialogue, Turn, VoiceCast
-from dialogsmith.seeding import stage_rng
+from dialogsmith.records import Dialogue, DialogueSpec, Turn, VoiceCast
+from dialogsmith.seeding import derive_seed, stage_rng
 from dialogsmith.stage import Resources, ShardBatch, Stage
+from dialogsmith.taxonomy import TAXONOMY
 from dialogsmith.tts_backends.base import TurnStyle, VoiceSpec
 from dialogsmith.tts_backends.registry import resolve_voice
+
+REALISED = {
+    "gender": "a voice of that gender",
+    "emotion": "prosody (rate, pitch, level)",
+    "speed": "the engine's speaking rate",
+    "volume": "gain",
+}
+"""Target attributes the embedded stages make audible today; the others wait for their stage."""
+
+
+def unrealisable(spec: DialogueSpec) -> str | None:
+    """Why this dialogue's labels cannot be put into the audio yet, or None."""
+    for name, value in [(spec.target_attribute, spec.target_value), *spec.user_labels.items()]:
+        if name == "language" and value == "en":
+            continue
+        if name not in REALISED:
+            realiser = TAXONOMY[name].realised_by
+            return f"{name}={value} needs the {realiser} step, which does not realise it yet"
+    return None
 
 
 def style_for(turn: Turn, table: StyleConfig, rng: np.random.Generator) -> TurnStyle:
@@ -39,14 +59,20 @@ class VoiceStage(Stage):
 
     def transform(self, dialogues: list[Dialogue], batch: ShardBatch) -> None:
         for dialogue in dialogues:
-            rng = stage_rng(dialogue.spec.seed, self.name)
-            user_gender = dialogue.spec.speaker("user").gender
-            candidates = self.user_voices.get(user_gender)
-            if not candidates:
-                dialogue.reject(self.name, "no_voice", f"no user voice for gender {user_gender!r}")
+            spec = dialogue.spec
+            unrealised = unrealisable(spec)
+            if unrealised:
+                dialogue.reject(self.name, "not_realisable", unrealised)
                 continue
+            user = spec.speaker("user")
+            candidates = self.user_voices.get(user.gender)
+            if not candidates:
+                dialogue.reject(self.name, "no_voice", f"no user voice for gender {user.gender!r}")
+                continue
+            identity = derive_seed(self.config.seed, user.speaker_id) % len(candidates)
+            rng = stage_rng(spec.seed, self.name)
             voices = {
-                "user": candidates[int(rng.integers(len(candidates)))],
+                "user": candidates[identity],
                 "assistant": self._assistant_voice(dialogue, rng),
             }
             styles = [style_for(t, self.config.voice.style, rng) for t in dialogue.script.turns]

@@ -29,7 +29,7 @@ def test_yaml_overrides_defaults_and_dotted_overrides_win(tmp_path):
     [
         ("script:\n  temperature: -1\n", "script.temperature", "-1", "greater than or equal to 0"),
         ("executor:\n  kind: slurm\n", "executor.kind", "'slurm'", "'local' or 'ray'"),
-        ("plan:\n  attributes: [pitch]\n", "plan.attributes.0", "'pitch'", "'gender'"),
+        ("plan:\n  attributes: [pitch]\n", "plan.attributes", "['pitch']", "allowed: ('gender'"),
         ("scene:\n  gap_mean: 1\n", "scene.gap_mean", "1", "Extra inputs are not permitted"),
         (
             "voice:\n  assistant_voices: ['flite:zzz']\n",
