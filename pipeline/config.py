@@ -116,6 +116,13 @@ class ScriptConfig(Section):
     max_chars_per_turn_zh: int = Field(
         70, ge=5, le=400, description="Longest Chinese turn, in characters."
     )
+    near_duplicate_threshold: float | None = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="Jaccard similarity (MinHash over word 3-grams) at which a later script "
+        "counts as a near-duplicate of an earlier one and is rejected; None keeps all.",
+    )
     output_format: Literal["grammar", "json_schema"] = Field(
         "grammar",
         description="grammar: GBNF fixing roles, count and the reply's opening words "

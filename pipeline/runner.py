@@ -10,6 +10,7 @@ from functools import partial
 from tqdm.auto import tqdm
 
 from dialogsmith.config import JobConfig
+from dialogsmith.dedup import REPORT, deduplicate
 from dialogsmith.executors import Executor, StageFactory
 from dialogsmith.stage import ShardBatch, Stage
 from dialogsmith.storage import OutputStore
@@ -75,6 +76,9 @@ def run_job(
 
         (executor or make_executor(config)).run(factories, todo, on_done)
         bar.close()
+    threshold = config.script.near_duplicate_threshold
+    if threshold and all(store.is_complete(s.shard) for s in shards):
+        deduplicate(store, threshold)
     stats = aggregate_stats(store, len(shards))
     stats["run_wall_seconds"] = round(time.perf_counter() - started, 2)
     stats["shards_skipped"] = len(shards) - len(todo)
@@ -90,13 +94,18 @@ def aggregate_stats(store: OutputStore, num_shards: int) -> dict:
         drops.update(shard["drops"])
         seconds.update(shard["stage_seconds"])
     planned = sum(s["planned"] for s in per_shard)
+    dedup = store.read_json(REPORT) if store.exists(REPORT) else {}
+    duplicates = dedup.get("near_duplicates", 0)
+    if duplicates:
+        drops["dedup/near_duplicate"] = duplicates
     return {
         "shards": num_shards,
         "shards_complete": len(per_shard),
         "planned": planned,
-        "kept": sum(s["kept"] for s in per_shard),
-        "rejected": sum(s["rejected"] for s in per_shard),
+        "kept": sum(s["kept"] for s in per_shard) - duplicates,
+        "rejected": sum(s["rejected"] for s in per_shard) + duplicates,
         "drops": dict(sorted(drops.items())),
+        "script_diversity": dedup,
         "audio_hours": round(sum(s["audio_seconds"] for s in per_shard) / 3600, 4),
         "stage_seconds_total": {k: round(v, 2) for k, v in seconds.items()},
         "stage_seconds_per_dialogue": {

@@ -30,9 +30,12 @@ class GrammarFollowingEngine:
     `broken_first` makes the first try of every request invalid JSON, to exercise re-sampling.
     """
 
-    def __init__(self, broken_first: bool = False, always_broken: bool = False) -> None:
+    def __init__(
+        self, broken_first: bool = False, always_broken: bool = False, vary: bool = True
+    ) -> None:
         self.broken_first = broken_first
         self.always_broken = always_broken
+        self.vary = vary
         self.calls = 0
 
     def generate(self, requests: list[ChatRequest]) -> list[str]:
@@ -47,7 +50,8 @@ class GrammarFollowingEngine:
             head = json.loads(f'"{prefix}"')
             opener = head.split('"text": "', 1)[1]
             role = "user" if int(index) % 2 == 0 else "assistant"
-            sentence = SENTENCES[(int(index) + request.seed) % len(SENTENCES)]
+            offset = request.seed if self.vary else 0
+            sentence = SENTENCES[(int(index) + offset) % len(SENTENCES)]
             turns.append({"role": role, "text": f"{opener}, {sentence}" if opener else sentence})
         return json.dumps({"turns": turns})
 

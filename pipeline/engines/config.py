@@ -35,6 +35,11 @@ class VllmEngineConfig(BaseModel):
     )
     max_num_seqs: int = Field(16, ge=1, le=4096, description="Most sequences decoded at once.")
     enforce_eager: bool = Field(True, description="Disable CUDA graphs / torch.compile.")
+    enable_chunked_prefill: bool | None = Field(
+        None,
+        description="None: off on CPU, vLLM's default on GPU. vLLM 0.32's CPU build crashes "
+        "('CPU Generator does not use offset') when a chunked prefill meets a seeded request.",
+    )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Engine seed; requests carry their own.")
 
 

@@ -98,6 +98,13 @@ class VllmOfflineEngine:
             "enforce_eager": self.config.enforce_eager,
             "seed": self.config.seed,
         }
+        chunked = self.config.enable_chunked_prefill
+        if chunked is None and current_platform.is_cpu():
+            chunked = False
+        if chunked is not None:
+            kwargs["enable_chunked_prefill"] = chunked
+            if not chunked:
+                kwargs["max_num_batched_tokens"] = self.config.max_model_len
         if not current_platform.is_cpu():
             kwargs["gpu_memory_utilization"] = self.config.gpu_memory_utilization
         logger.info("Loading vLLM model %s", model)

@@ -106,3 +106,30 @@ def test_ray_executor_gives_the_same_output_as_local(tmp_path):
     stats = run(config, tmp_path / "ray", executor=RayExecutor(max_in_flight=2))
     assert stats["shards_complete"] == 2
     assert digests(tmp_path / "ray") == digests(tmp_path / "local")
+
+
+def test_near_duplicate_scripts_are_moved_to_rejects_once(tmp_path):
+    config = small_config(num_dialogues=6, shard_size=3, **{"plan.attributes": ["speed"]})
+    engine = GrammarFollowingEngine(vary=False)
+    stats = run(config, tmp_path, factories=stage_factories(config, str(tmp_path), engine))
+    con = connect(str(tmp_path))
+    dups = con.execute(
+        "SELECT dialogue_id, detail FROM rejects WHERE reason = 'near_duplicate' ORDER BY 1"
+    ).fetchall()
+    assert dups and stats["drops"]["dedup/near_duplicate"] == len(dups)
+    kept = {d for (d,) in con.execute("SELECT dialogue_id FROM dialogues").fetchall()}
+    assert not kept & {d for d, _ in dups}
+    for did, detail in dups:
+        earlier = detail.removeprefix("near-duplicate of ")
+        assert earlier in kept and earlier < did
+    import tarfile
+
+    in_tars = set()
+    for tar in (tmp_path / "shards").glob("*.tar"):
+        with tarfile.open(tar) as t:
+            in_tars |= {m.name.split(".", 1)[0] for m in t.getmembers()}
+    assert in_tars == kept
+    assert stats["kept"] == len(kept) and stats["kept"] + stats["rejected"] == 6
+    before = digests(tmp_path)
+    again = run(config, tmp_path)
+    assert again["kept"] == stats["kept"] and digests(tmp_path) == before
