@@ -1,6 +1,6 @@
 """Arrow schemas of the Parquet manifests and the rows each record gives.
 
-Contract version 1 (see README): one row per kept dialogue, per turn of a kept dialogue, and
+Contract version 2 (see README): one row per kept dialogue, per turn of a kept dialogue, and
 per rejected dialogue; `shard` and `key` locate the audio in `shards/shard-{shard}.tar`.
 """
 
@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from dialogsmith.records import Dialogue
 from dialogsmith.serialize import dumps
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 
 DIALOGUES = pa.schema(
     [
