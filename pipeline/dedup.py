@@ -43,9 +43,12 @@ def deduplicate(store: OutputStore, threshold: float) -> dict:
     previous = store.read_json(REPORT)["near_duplicates"] if store.exists(REPORT) else 0
     unique = {d: script_text(r) for d, r in records.items() if d not in duplicates}
     diversity = diversity_report(unique, len(duplicates) + previous)
+    total = len(records) + previous
     report = {
         "threshold": threshold,
+        "scripts_compared": total,
         "near_duplicates": len(duplicates) + previous,
+        "duplicate_rate": round((len(duplicates) + previous) / max(total, 1), 4),
         "distinct_1": round(diversity.distinct_1, 4),
         "distinct_2": round(diversity.distinct_2, 4),
     }

@@ -29,6 +29,8 @@ def unrealisable(spec: DialogueSpec) -> str | None:
         if name not in REALISED:
             realiser = TAXONOMY[name].realised_by
             return f"{name}={value} needs the {realiser} step, which does not realise it yet"
+    if spec.events:
+        return f"event {spec.events[0].kind} needs the scene step, which does not realise it yet"
     return None
 
 

@@ -63,3 +63,14 @@ def test_cross_field_rules_are_refused():
         load_config(None, **{"plan.min_turns": 8, "plan.max_turns": 4})
     with pytest.raises(ConfigError, match="emotion labels without a style"):
         load_config(None, **{"voice.style.emotion_prosody": {"neutral": [1, 0, 0]}})
+
+
+def test_cluster_config_puts_the_llm_on_gpus():
+    from dialogsmith.stages.script import ScriptStage
+
+    config = load_config(ROOT / "configs" / "cluster.yaml")
+    assert config.executor.kind == "ray"
+    resources = ScriptStage(config, "unused", engine=object()).resources
+    assert resources.gpus == config.script.engine.vllm.tensor_parallel_size >= 1
+    demo = load_config(ROOT / "configs" / "demo.yaml")
+    assert ScriptStage(demo, "unused", engine=object()).resources.gpus == 0

@@ -93,3 +93,18 @@ def test_verify_rejects_audio_that_does_not_say_the_script(stages):
     assert d.rejection.reason == "wer_above_threshold"
     assert "turn 1 (assistant)" in d.rejection.detail
     assert d.verification.turns[0].passed and not d.verification.turns[1].passed
+
+
+def test_targets_and_events_no_stage_realises_yet_are_rejected_with_the_step(stages):
+    from dataclasses import replace as swap
+
+    from dialogsmith.records import PlannedEvent
+
+    d = dialogue({})
+    d.spec = swap(d.spec, target_attribute="non_verbal", target_value="laughter")
+    run(stages[:1], d)
+    assert d.rejection.reason == "not_realisable" and "render step" in d.rejection.detail
+    d = dialogue({})
+    d.spec = swap(d.spec, events=[PlannedEvent("overlap", "short_overlap", 1)])
+    run(stages[:1], d)
+    assert d.rejection.reason == "not_realisable" and "overlap" in d.rejection.detail
