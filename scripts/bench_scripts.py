@@ -31,12 +31,17 @@ def main() -> None:
     parser.add_argument("--all-attributes", action="store_true")
     parser.add_argument("--languages", default="en")
     parser.add_argument("--batch", type=int, default=40)
+    parser.add_argument(
+        "--events", type=float, default=0.0, help="probability of each event kind per dialogue"
+    )
     parser.add_argument("--out")
     args = parser.parse_args()
     overrides = {"num_dialogues": args.num_dialogues}
     if args.all_attributes:
         overrides["plan.attributes"] = list(TARGET_ATTRIBUTES)
     overrides["plan.languages"] = {lang: 1.0 for lang in args.languages.split(",")}
+    if args.events:
+        overrides["plan.events"] = dict.fromkeys(TAXONOMY.events(), args.events)
     config = load_config(args.config, **overrides)
     plan, script = PlanStage(config, "unused"), ScriptStage(config, "unused")
     plan.setup()
@@ -54,6 +59,18 @@ def main() -> None:
     print(json.dumps(report(dialogues, load_s, gen_s), indent=2, ensure_ascii=False))
 
 
+def example(d) -> dict:
+    return {
+        "target": f"{d.spec.target_attribute}={d.spec.target_value}",
+        "events": [f"{e.kind}:{e.value}@turn{e.turn}" for e in d.spec.events],
+        "language": d.spec.language,
+        "topic": d.spec.topic,
+        "turns": [f"{t.role}: {t.text}" for t in d.script.turns],
+        "stressed_word": d.script.stressed_word,
+        "overheard": d.script.overheard,
+    }
+
+
 def report(dialogues, load_s: float, gen_s: float) -> dict:
     kept = [d for d in dialogues if not d.rejected]
     index, duplicates = NearDuplicateIndex(), {}
@@ -66,16 +83,10 @@ def report(dialogues, load_s: float, gen_s: float) -> dict:
     attempts = Counter(d.script.attempts for d in kept)
     examples = {}
     for d in kept:
-        group = TAXONOMY[d.spec.target_attribute].group
-        examples.setdefault(
-            group,
-            {
-                "target": f"{d.spec.target_attribute}={d.spec.target_value}",
-                "language": d.spec.language,
-                "topic": d.spec.topic,
-                "turns": [f"{t.role}: {t.text}" for t in d.script.turns],
-            },
-        )
+        groups = [TAXONOMY[d.spec.target_attribute].group]
+        groups += [TAXONOMY[e.kind].group for e in d.spec.events if e.kind != "backchannel"]
+        for group in groups:
+            examples.setdefault(group, example(d))
     n = len(dialogues)
     return {
         "scripts": n,
