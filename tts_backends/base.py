@@ -44,6 +44,7 @@ class TurnStyle:
     speed: float = 1.0  # rate factor: 1.0 normal, > 1 faster
     gain_db: Decibels = 0.0  # relative to REFERENCE_LEVEL_DB
     pitch_shift_semitones: float = 0.0
+    f0_range_factor: float = 1.0  # scales F0 excursions around the median: < 1 flatter
 
     def __post_init__(self) -> None:
         if not 0.25 <= self.speed <= 4.0:
