@@ -99,17 +99,25 @@ class VoiceCast:
 
 @dataclass
 class TurnAudio:
+    """A rendered turn; a non-verbal sound (laughter, sigh, cough) may precede the speech."""
+
     turn_index: int
     sample_rate: Hertz
     duration_s: Seconds
     samples: np.ndarray | None = field(default=None, metadata=TRANSIENT, repr=False)
+    speech_start_s: Seconds = 0.0
+    nonverbal: str | None = None
+    nonverbal_span_s: tuple[Seconds, Seconds] | None = None
 
 
 @dataclass(frozen=True)
 class Track:
-    """One placed source on the timeline; the scene is rendered from these alone."""
+    """One placed source on the timeline; the scene is rendered from these alone.
 
-    kind: Literal["speech", "noise"]
+    A `nonverbal` track annotates where a laugh, sigh or cough sits inside its turn's speech
+    track (it is part of that turn's audio, not mixed a second time)."""
+
+    kind: Literal["speech", "noise", "nonverbal"]
     channel: str
     label: str
     offset_s: Seconds

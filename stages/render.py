@@ -8,8 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from dialogsmith.records import Dialogue, TurnAudio
+from dialogsmith.seeding import derive_seed
 from dialogsmith.stage import Resources, ShardBatch, Stage
 from dialogsmith.tts_backends.base import TTSBackend
+from dialogsmith.tts_backends.nonverbal import attach_nonverbal, synthesize_nonverbal
 from dialogsmith.tts_backends.registry import make_backend
 
 
@@ -42,10 +44,23 @@ class RenderStage(Stage):
         voice = dialogue.cast.voices[turn.role]
         style = dialogue.cast.styles[index]
         rate = self.config.scene.sample_rate
-        audio = self.backends[voice.backend].synthesize(turn.text, voice, style).resampled(rate)
-        samples = audio.samples
-        if not np.isfinite(samples).all() or not np.any(samples):
+        backend = self.backends[voice.backend]
+        audio = backend.synthesize(turn.text, voice, style).resampled(rate)
+        if not np.isfinite(audio.samples).all() or not np.any(audio.samples):
             raise ValueError(f"turn {index} rendered silent or non-finite audio")
+        kind = turn.labels.get("non_verbal", "none")
+        span, speech_s = None, audio.duration_s
+        if kind != "none":
+            seed = derive_seed(dialogue.spec.seed, self.name, index, kind) % (2**31)
+            sound = synthesize_nonverbal(kind, backend, voice, rate, seed)
+            audio, start, end = attach_nonverbal(audio, sound, position="before")
+            span = (round(start, 4), round(end, 4))
         return TurnAudio(
-            turn_index=index, sample_rate=rate, duration_s=len(samples) / rate, samples=samples
+            turn_index=index,
+            sample_rate=rate,
+            duration_s=audio.duration_s,
+            samples=audio.samples,
+            speech_start_s=0.0 if span is None else round(audio.duration_s - speech_s, 4),
+            nonverbal=None if span is None else kind,
+            nonverbal_span_s=span,
         )

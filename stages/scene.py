@@ -45,9 +45,21 @@ class SceneStage(Stage):
                     turn_index=turn.index,
                 )
             )
+            if audio.nonverbal_span_s is not None:
+                start, end = audio.nonverbal_span_s
+                tracks.append(
+                    Track(
+                        kind="nonverbal",
+                        channel=turn.role,
+                        label=audio.nonverbal,
+                        offset_s=round(cursor + start, 4),
+                        duration_s=round(end - start, 4),
+                        turn_index=turn.index,
+                    )
+                )
             gap = rng.gamma(cfg.gap_shape, cfg.gap_mean_s / cfg.gap_shape)
             cursor += audio.duration_s + float(gap)
-        end = tracks[-1].end_s + cfg.tail_s
+        end = max(t.end_s for t in tracks) + cfg.tail_s
         scene = dialogue.spec.scene
         if scene.noise_kind is not None:
             tracks.append(

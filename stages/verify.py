@@ -30,7 +30,8 @@ class VerifyStage(Stage):
         for dialogue in dialogues:
             checks = []
             for turn, audio in zip(dialogue.script.turns, dialogue.audio, strict=True):
-                transcript = self.asr.transcribe(Audio(audio.samples, audio.sample_rate))
+                speech = audio.samples[round(audio.speech_start_s * audio.sample_rate) :]
+                transcript = self.asr.transcribe(Audio(speech, audio.sample_rate))
                 checks.append(
                     TurnCheck(
                         turn_index=turn.index,

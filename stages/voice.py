@@ -17,6 +17,7 @@ REALISED = {
     "emotion": "prosody (rate, pitch, level)",
     "speed": "the engine's speaking rate",
     "volume": "gain",
+    "non_verbal": "a laugh, sigh or cough in the speaker's voice before the turn",
 }
 """Target attributes the embedded stages make audible today; the others wait for their stage."""
 

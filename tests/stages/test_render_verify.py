@@ -101,10 +101,28 @@ def test_targets_and_events_no_stage_realises_yet_are_rejected_with_the_step(sta
     from dialogsmith.records import PlannedEvent
 
     d = dialogue({})
-    d.spec = swap(d.spec, target_attribute="non_verbal", target_value="laughter")
+    d.spec = swap(d.spec, target_attribute="fidelity", target_value="low")
     run(stages[:1], d)
-    assert d.rejection.reason == "not_realisable" and "render step" in d.rejection.detail
+    assert d.rejection.reason == "not_realisable" and "channel step" in d.rejection.detail
     d = dialogue({})
     d.spec = swap(d.spec, events=[PlannedEvent("overlap", "short_overlap", 1)])
     run(stages[:1], d)
     assert d.rejection.reason == "not_realisable" and "overlap" in d.rejection.detail
+
+
+@pytest.mark.parametrize("kind", ["laughter", "sigh", "cough"])
+def test_non_verbal_sound_precedes_the_turn_and_speech_still_verifies(stages, kind):
+    from dialogsmith.stages.scene import SceneStage
+    from dialogsmith.tts_backends.nonverbal import classify_nonverbal
+
+    d = dialogue({"non_verbal": kind})
+    d.spec = replace(d.spec, target_attribute="non_verbal", target_value=kind)
+    run(stages, d)
+    assert not d.rejected, d.rejection
+    turn = d.audio[0]
+    assert turn.nonverbal == kind and turn.speech_start_s > turn.nonverbal_span_s[1]
+    start, end = (round(t * turn.sample_rate) for t in turn.nonverbal_span_s)
+    assert classify_nonverbal(turn.samples[start:end], turn.sample_rate) == kind
+    SceneStage(small_config(), "x").process(ShardBatch(0, 0, 1, [d]))
+    marks = [t for t in d.timeline.tracks if t.kind == "nonverbal"]
+    assert [(m.label, m.channel, m.turn_index) for m in marks] == [(kind, "user", 0)]
