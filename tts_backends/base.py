@@ -1,27 +1,35 @@
 """The TTS backend interface: voices, per-turn style, audio, declared capabilities.
 
-A backend renders `synthesize(text, voice, style) -> Audio`. Speed and pitch are realised by the
-engine where it can (length scale, words per minute, f0 shift) and by Praat PSOLA otherwise.
-Every rendering is first brought to one reference speech level (`REFERENCE_LEVEL_DB`), then
-`style.gain_db` is applied, so a gain means the same thing for every backend. Peaks above full
-scale are left to the scene stage, which sees the whole mix; NaN or inf is never returned.
+A backend renders `synthesize(text, voice, style) -> Audio` in four steps:
+1. the engine renders the text with the style's speed and the part of the pitch shift it
+   can realise itself (`engine_pitch_semitones`: espeak-ng's `-p`, flite's `f0_shift`);
+2. a timbre voice (name "base~f1.08-p132-r1.10", settings in `params`, see `timbre.py`)
+   gets Praat "Change gender": formant shift, new F0 median, F0 range;
+3. the rest of the pitch shift and `f0_range_factor` are one Praat PSOLA pass
+   (`prosody.apply_prosody`), so every backend honours every style dimension;
+4. the result is brought to one reference speech level (`REFERENCE_LEVEL_DB`), then
+   `style.gain_db` is applied, so a gain means the same thing for every backend.
+Peaks above full scale are left to the scene stage, which sees the whole mix; NaN or inf is
+never returned. Every step is deterministic.
 """
 
 from __future__ import annotations
 
-import zlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from math import gcd
 
 import numpy as np
 
+from . import prosody
+
 Seconds = float
 Decibels = float
 
-STYLE_DIMS = frozenset({"speed", "gain_db", "pitch_shift_semitones"})
+STYLE_DIMS = frozenset({"speed", "gain_db", "pitch_shift_semitones", "f0_range_factor"})
 REFERENCE_LEVEL_DB: Decibels = -23.0  # active-speech RMS in dBFS before style.gain_db
-PITCH_FLOOR_HZ, PITCH_CEILING_HZ = 50.0, 600.0  # Praat analysis range for pitch shifting
+PITCH_FLOOR_HZ, PITCH_CEILING_HZ = prosody.PITCH_FLOOR_HZ, prosody.PITCH_CEILING_HZ
+shift_pitch = prosody.shift_pitch  # public from here, as before prosody.py
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,32 @@ class VoiceSpec:
     def param(self, key: str, default: str = "") -> str:
         return dict(self.params).get(key, default)
 
+    @property
+    def base_name(self) -> str:
+        """The engine's own voice id: `name` without a timbre suffix ("~...")."""
+        return self.name.partition("~")[0]
+
+    @property
+    def timbre(self) -> Timbre | None:
+        """The "Change gender" settings this voice carries, or None for an engine voice."""
+        if not self.param("formant_shift"):
+            return None
+        median = self.param("pitch_median_hz")
+        return Timbre(
+            formant_shift=float(self.param("formant_shift")),
+            pitch_median_hz=float(median) if median else None,
+            pitch_range_factor=float(self.param("pitch_range_factor", "1.0")),
+        )
+
+
+@dataclass(frozen=True)
+class Timbre:
+    """Praat "Change gender" settings applied after the engine (see `prosody.change_gender`)."""
+
+    formant_shift: float = 1.0  # formant frequencies times this
+    pitch_median_hz: float | None = None  # None: the engine's median is kept
+    pitch_range_factor: float = 1.0  # F0 excursions scaled in semitones around the median
+
 
 @dataclass(frozen=True)
 class TurnStyle:
@@ -51,6 +85,8 @@ class TurnStyle:
             raise ValueError(f"TurnStyle.speed={self.speed} is outside [0.25, 4.0]")
         if not np.isfinite([self.gain_db, self.pitch_shift_semitones]).all():
             raise ValueError(f"TurnStyle has a non-finite value: {self}")
+        if not 0.0 <= self.f0_range_factor <= 4.0:
+            raise ValueError(f"TurnStyle.f0_range_factor={self.f0_range_factor} is outside [0, 4]")
 
 
 @dataclass
@@ -110,27 +146,6 @@ def level_and_gain(samples: np.ndarray, sample_rate: int, gain_db: Decibels) -> 
     return (x * np.float32(10 ** ((REFERENCE_LEVEL_DB + gain_db - level) / 20))).astype(np.float32)
 
 
-def shift_pitch(samples: np.ndarray, sample_rate: int, semitones: float) -> np.ndarray:
-    """Praat "Change gender" (PSOLA): F0 median times 2**(st/12), formants and duration kept."""
-    if abs(semitones) < 1e-3 or len(samples) == 0:
-        return samples
-    import parselmouth
-    from parselmouth.praat import call, run
-
-    # PSOLA draws from Praat's global random generator: seed it from the input so the same
-    # turn always renders to the same samples.
-    run(f"random_initializeWithSeedUnsafelyButPredictably ({zlib.crc32(samples.tobytes())})")
-    sound = parselmouth.Sound(samples.astype(np.float64), sampling_frequency=sample_rate)
-    f0 = sound.to_pitch(pitch_floor=PITCH_FLOOR_HZ, pitch_ceiling=PITCH_CEILING_HZ)
-    f0 = f0.selected_array["frequency"]
-    voiced = f0[f0 > 0]
-    if voiced.size == 0:
-        return samples
-    target = float(np.median(voiced)) * 2 ** (semitones / 12)
-    out = call(sound, "Change gender", PITCH_FLOOR_HZ, PITCH_CEILING_HZ, 1.0, target, 1.0, 1.0)
-    return out.values[0].astype(np.float32)
-
-
 class TTSBackend(ABC):
     """Load the model once in `setup()`; then `synthesize` any number of turns."""
 
@@ -153,23 +168,42 @@ class TTSBackend(ABC):
 
     @abstractmethod
     def _render(self, text: str, voice: VoiceSpec, style: TurnStyle) -> Audio:
-        """Engine output with speed (and pitch where the engine can) applied; no level change."""
+        """Engine output with `style.speed` and `style.pitch_shift_semitones` applied (the
+        latter is what `engine_pitch_semitones` returned); no level change."""
+
+    def engine_pitch_semitones(self, voice: VoiceSpec, semitones: float) -> float:
+        """The part of a pitch shift the engine realises for this voice; Praat does the rest."""
+        return 0.0
 
     def synthesize(self, text: str, voice: VoiceSpec, style: TurnStyle) -> Audio:
         self.check_voice(voice)
         if not text.strip():
             raise ValueError(f"{self.name}: empty text for voice {voice.name!r}")
         self.setup()
-        audio = self._render(text, voice, style)
-        samples = level_and_gain(audio.samples, audio.sample_rate, style.gain_db)
-        return Audio(samples, audio.sample_rate)
+        engine_voice = next(v for v in self.voices() if v.name == voice.base_name)
+        timbre = voice.timbre
+        st = style.pitch_shift_semitones
+        engine_st = self.engine_pitch_semitones(engine_voice, st)
+        if timbre and timbre.pitch_median_hz:  # it would undo an engine shift: Praat does all
+            engine_st = 0.0
+        audio = self._render(text, engine_voice, replace(style, pitch_shift_semitones=engine_st))
+        samples, sr = audio.samples, audio.sample_rate
+        if timbre is not None:
+            samples = prosody.change_gender(samples, sr, **asdict(timbre))
+        samples = prosody.apply_prosody(samples, sr, st - engine_st, style.f0_range_factor)
+        return Audio(level_and_gain(samples, sr, style.gain_db), sr)
 
     def check_voice(self, voice: VoiceSpec) -> None:
         known = {v.name for v in self.voices()}
-        if voice.backend != self.name or voice.name not in known:
+        if voice.backend != self.name or voice.base_name not in known:
             raise ValueError(
                 f"{self.name}: unknown voice {voice.backend}/{voice.name!r}; "
                 f"allowed: {', '.join(sorted(known))}"
+            )
+        if voice.name != voice.base_name and voice.timbre is None:
+            raise ValueError(
+                f"{self.name}: timbre voice {voice.name!r} carries no timbre settings; "
+                f"build it with resolve_voice('{self.name}:{voice.name}')"
             )
 
 

@@ -2,7 +2,8 @@
 
 Speed -> words per minute (175 * speed). Pitch -> the `-p` setting (50 is the voice's own;
 about 5.5 steps per semitone, measured); male variants stop going down below about -2.5
-semitones, so the part of a shift outside [-2.5, +8] semitones is done with Praat.
+semitones, so the part of a shift outside [-2.5, +8] semitones is left to Praat (base class),
+as are the F0 range and timbre.
 Text goes in on stdin (never parsed as options); WAV comes back on stdout.
 """
 
@@ -13,7 +14,7 @@ import subprocess
 
 import numpy as np
 
-from .base import Audio, Capabilities, CommandLineBackend, TurnStyle, VoiceSpec, shift_pitch
+from .base import Audio, Capabilities, CommandLineBackend, TurnStyle, VoiceSpec
 
 ACCENTS = {  # espeak-ng language id -> accent label
     "en-us": "us",
@@ -50,12 +51,13 @@ class EspeakBackend(CommandLineBackend):
     def __init__(self, binary: str = "espeak-ng") -> None:
         super().__init__(binary)
 
+    def engine_pitch_semitones(self, voice: VoiceSpec, semitones: float) -> float:
+        return min(max(semitones, ENGINE_PITCH_RANGE[0]), ENGINE_PITCH_RANGE[1])
+
     def _render(self, text: str, voice: VoiceSpec, style: TurnStyle) -> Audio:
         import soundfile as sf
 
-        st = style.pitch_shift_semitones
-        engine_st = min(max(st, ENGINE_PITCH_RANGE[0]), ENGINE_PITCH_RANGE[1])
-        pitch = round(50 + PITCH_STEPS_PER_SEMITONE * engine_st)
+        pitch = round(50 + PITCH_STEPS_PER_SEMITONE * style.pitch_shift_semitones)
         wpm = round(BASE_WPM * style.speed)
         cmd = [self.binary, "-v", voice.name, "-s", str(wpm), "-p", str(pitch), "--stdout"]
         proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, check=False)
@@ -64,4 +66,4 @@ class EspeakBackend(CommandLineBackend):
             raise RuntimeError(f"espeak-ng failed for voice {voice.name!r}: {err}")
         samples, sr = sf.read(io.BytesIO(proc.stdout), dtype="float32")
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
-        return Audio(shift_pitch(samples, sr, st - engine_st), int(sr))
+        return Audio(samples, int(sr))

@@ -1,7 +1,8 @@
 """flite (Debian binary): four real English voices, small and fast.
 
 Speed -> `duration_stretch` (1 / speed). Pitch -> `f0_shift` (a frequency ratio) for the
-voices that honour it; the clunit voice rms ignores it, so its shift is done with Praat.
+voices that honour it; the clunit voice rms ignores it, so its shift is left to Praat (base
+class), as are the F0 range and timbre.
 flite cannot write WAV to stdout, so it writes into a temporary folder.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Audio, Capabilities, CommandLineBackend, TurnStyle, VoiceSpec, shift_pitch
+from .base import Audio, Capabilities, CommandLineBackend, TurnStyle, VoiceSpec
 
 VOICES = [
     VoiceSpec(backend="flite", name="kal16", gender="male", accent="us"),
@@ -39,13 +40,15 @@ class FliteBackend(CommandLineBackend):
         if missing:
             raise RuntimeError(f"flite: voices {missing} are not built in; flite lists: {listed}")
 
+    def engine_pitch_semitones(self, voice: VoiceSpec, semitones: float) -> float:
+        return 0.0 if voice.name in NO_F0_SHIFT else semitones
+
     def _render(self, text: str, voice: VoiceSpec, style: TurnStyle) -> Audio:
         import soundfile as sf
 
         st = style.pitch_shift_semitones
-        engine_pitch = voice.name not in NO_F0_SHIFT
         args = ["--setf", f"duration_stretch={1.0 / style.speed:.4f}"]
-        if engine_pitch and st:
+        if st:
             args += ["--setf", f"f0_shift={2 ** (st / 12):.4f}"]
         with tempfile.TemporaryDirectory(prefix="flite-") as tmp:
             out = Path(tmp) / "turn.wav"
@@ -55,7 +58,4 @@ class FliteBackend(CommandLineBackend):
                 err = proc.stderr.decode(errors="replace").strip()
                 raise RuntimeError(f"flite failed for voice {voice.name!r}: {err}")
             samples, sr = sf.read(out, dtype="float32")
-        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
-        if not engine_pitch:
-            samples = shift_pitch(samples, sr, st)
-        return Audio(samples, int(sr))
+        return Audio(np.asarray(samples, dtype=np.float32).reshape(-1), int(sr))

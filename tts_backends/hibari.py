@@ -1,6 +1,7 @@
 """hibari-tts: a small neural US voice ("heart") that ships inside the PyPI package.
 
-Speed is the model's own duration control (`speed`, > 1 faster). Pitch is shifted with Praat.
+Speed is the model's own duration control (`speed`, > 1 faster); pitch, F0 range and timbre
+are done with Praat by the base class.
 The model adds a noise component; its seed is derived from the text, so a turn renders the
 same samples every time (no hidden nondeterminism). Other hibari voices download at run time
 and are therefore not offered here.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from .base import Audio, Capabilities, TTSBackend, TurnStyle, VoiceSpec, shift_pitch
+from .base import Audio, Capabilities, TTSBackend, TurnStyle, VoiceSpec
 
 VOICES = [VoiceSpec(backend="hibari", name="heart", gender="female", accent="us")]
 
@@ -39,4 +40,4 @@ class HibariBackend(TTSBackend):
         seed = zlib.crc32(text.encode("utf-8"))
         samples = self._tts(text, speed=style.speed, seed=seed)
         sr = int(self._tts.sample_rate)
-        return Audio(shift_pitch(samples, sr, style.pitch_shift_semitones), sr)
+        return Audio(samples, sr)

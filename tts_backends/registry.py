@@ -1,4 +1,9 @@
-"""Backends by name: `make_backend("piper")`. Heavy imports happen in each backend's setup()."""
+"""Backends by name: `make_backend("piper")`; voices by ref: `resolve_voice("flite:slt")`.
+
+Heavy imports happen in each backend's setup(). A ref may name a timbre of an engine voice,
+"piper:en_US-joe-medium~f1.08-p132-r1.10" (see `timbre.py`); any such ref resolves, whether
+or not it is in a bank.
+"""
 
 from __future__ import annotations
 
@@ -30,14 +35,19 @@ def make_backend(name: str) -> TTSBackend:
 
 
 def resolve_voice(ref: str) -> VoiceSpec:
-    """'backend:voice' -> that backend's VoiceSpec, or an error listing what is allowed."""
+    """'backend:voice[~timbre]' -> its VoiceSpec, or an error listing what is allowed."""
     backend_name, sep, voice_name = ref.partition(":")
     if not sep:
         raise ValueError(f"voice {ref!r} must be 'backend:voice', e.g. 'flite:slt'")
+    base_name, tilde, timbre = voice_name.partition("~")
     voices = {v.name: v for v in make_backend(backend_name).voices()}
-    if voice_name not in voices:
+    if base_name not in voices:
         raise ValueError(f"unknown voice {ref!r}: backend {backend_name!r} has {sorted(voices)}")
-    return voices[voice_name]
+    if not tilde:
+        return voices[base_name]
+    from .timbre import timbre_voice  # timbre.py builds on this module
+
+    return timbre_voice(voices[base_name], timbre)
 
 
 __all__ = ["BACKENDS", "Audio", "make_backend", "resample", "resolve_voice"]

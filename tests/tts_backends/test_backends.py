@@ -1,4 +1,5 @@
-"""Every backend renders real audio and honours speed, gain and pitch (no mocked models)."""
+"""Every backend renders real audio and honours speed, gain, pitch and F0 range (no mocked
+models)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 
 from dialogsmith.tts_backends import Audio, TurnStyle, VoiceSpec, make_backend, resample
 from dialogsmith.tts_backends.base import REFERENCE_LEVEL_DB, speech_level_db
+from dialogsmith.tts_backends.prosody import f0_hz
 
 TEXT = "The weather is lovely today."
 NATIVE_SR = {"hibari": 24000, "piper": 22050, "espeak-ng": 22050, "flite": 16000}
@@ -71,6 +73,20 @@ def test_pitch_shift_moves_f0(backend_and_voice):
     base = median_f0(backend.synthesize(TEXT, voice, TurnStyle()))
     up = median_f0(backend.synthesize(TEXT, voice, TurnStyle(pitch_shift_semitones=4.0)))
     assert 12 * np.log2(up / base) == pytest.approx(4.0, abs=1.5)
+
+
+def test_f0_range_factor_scales_spread(backend_and_voice):
+    backend, voice = backend_and_voice
+    spread = {}
+    for factor in (0.5, 1.6):
+        audio = backend.synthesize(TEXT, voice, TurnStyle(f0_range_factor=factor))
+        spread[factor] = float(np.std(12 * np.log2(f0_hz(audio.samples, audio.sample_rate))))
+    assert spread[1.6] > 2.0 * spread[0.5], spread  # 3.2x asked; PSOLA and tracking blur it
+
+
+def test_every_backend_declares_every_style_dim(backend_and_voice):
+    backend, _ = backend_and_voice
+    assert set(TurnStyle.__dataclass_fields__) <= backend.capabilities.honours
 
 
 def test_unknown_names_list_the_allowed_ones():
