@@ -168,6 +168,14 @@ class StyleConfig(Section):
 
 
 class VoiceConfig(Section):
+    user_bank_bases: list[str] = Field(
+        default=["hibari:heart", "piper:en_US-joe-medium"],
+        description="Base voices of the user timbre bank (Praat formant and pitch variants); "
+        "empty: use `user_voices` as they are.",
+    )
+    user_bank_per_base: int = Field(
+        8, ge=1, le=100, description="Timbre variants drawn per base voice."
+    )
     user_voices: dict[Literal["male", "female"], list[str]] = Field(
         default={"female": ["hibari:heart"], "male": ["piper:en_US-joe-medium"]},
         description="User voices per gender as 'backend:voice'.",
@@ -178,6 +186,11 @@ class VoiceConfig(Section):
         description="Assistant voices as 'backend:voice'.",
     )
     style: StyleConfig = Field(default_factory=StyleConfig, description="Style per label.")
+
+    @field_validator("user_bank_bases")
+    @classmethod
+    def _bases_exist(cls, refs: list[str]) -> list[str]:
+        return _known_voices(refs)
 
     @field_validator("assistant_voices")
     @classmethod

@@ -11,6 +11,7 @@ from dialogsmith.stage import Resources, ShardBatch, Stage
 from dialogsmith.taxonomy import TAXONOMY
 from dialogsmith.tts_backends.base import TurnStyle, VoiceSpec
 from dialogsmith.tts_backends.registry import resolve_voice
+from dialogsmith.tts_backends.timbre import build_timbre_bank
 
 REALISED = {
     "gender": "a voice of that gender",
@@ -55,9 +56,14 @@ class VoiceStage(Stage):
 
     def setup(self) -> None:
         cfg = self.config.voice
-        self.user_voices = {
-            g: [resolve_voice(r) for r in refs] for g, refs in cfg.user_voices.items()
-        }
+        if cfg.user_bank_bases:
+            bank = build_timbre_bank(cfg.user_bank_bases, cfg.user_bank_per_base, self.config.seed)
+            voices = [t.voice() for t in bank]
+            self.user_voices = {g: [v for v in voices if v.gender == g] for g in ("female", "male")}
+        else:
+            self.user_voices = {
+                g: [resolve_voice(r) for r in refs] for g, refs in cfg.user_voices.items()
+            }
         self.assistant_voices = [resolve_voice(r) for r in cfg.assistant_voices]
 
     def transform(self, dialogues: list[Dialogue], batch: ShardBatch) -> None:

@@ -126,3 +126,21 @@ def test_non_verbal_sound_precedes_the_turn_and_speech_still_verifies(stages, ki
     SceneStage(small_config(), "x").process(ShardBatch(0, 0, 1, [d]))
     marks = [t for t in d.timeline.tracks if t.kind == "nonverbal"]
     assert [(m.label, m.channel, m.turn_index) for m in marks] == [(kind, "user", 0)]
+
+
+def test_a_user_identity_keeps_its_bank_timbre_across_dialogues(stages):
+    voice_stage = stages[0]
+    assert len(voice_stage.user_voices["male"]) >= 4 and len(voice_stage.user_voices["female"]) >= 4
+    casts = []
+    for seed in (1, 2, 3):
+        d = dialogue({}, "male")
+        d.spec = replace(d.spec, seed=seed)
+        casts.append(run(stages[:1], d).cast.voices["user"])
+    assert casts[0] == casts[1] == casts[2] and "~" in casts[0].name
+    used = set()
+    for k in range(20):
+        other = dialogue({}, "male")
+        user = replace(other.spec.speakers[0], speaker_id=f"spk-en-{k:04d}")
+        other.spec = replace(other.spec, speakers=[user, other.spec.speakers[1]])
+        used.add(run(stages[:1], other).cast.voices["user"].name)
+    assert len(used) >= 4, "different identities spread over the bank"
