@@ -108,16 +108,17 @@ class TurnAudio:
     speech_start_s: Seconds = 0.0
     nonverbal: str | None = None
     nonverbal_span_s: tuple[Seconds, Seconds] | None = None
+    stress_span_s: tuple[Seconds, Seconds] | None = None
 
 
 @dataclass(frozen=True)
 class Track:
     """One placed source on the timeline; the scene is rendered from these alone.
 
-    A `nonverbal` track annotates where a laugh, sigh or cough sits inside its turn's speech
-    track (it is part of that turn's audio, not mixed a second time)."""
+    `nonverbal` and `stress` tracks annotate where a laugh, sigh or cough, or the stressed
+    word, sits inside its turn's speech track (part of that audio, not mixed a second time)."""
 
-    kind: Literal["speech", "noise", "nonverbal"]
+    kind: Literal["speech", "noise", "nonverbal", "stress"]
     channel: str
     label: str
     offset_s: Seconds

@@ -10,8 +10,9 @@ import numpy as np
 from dialogsmith.records import Dialogue, TurnAudio
 from dialogsmith.seeding import derive_seed
 from dialogsmith.stage import Resources, ShardBatch, Stage
-from dialogsmith.tts_backends.base import TTSBackend
+from dialogsmith.tts_backends.base import Audio, TTSBackend
 from dialogsmith.tts_backends.nonverbal import attach_nonverbal, synthesize_nonverbal
+from dialogsmith.tts_backends.prosody import emphasize_span, estimate_word_span
 from dialogsmith.tts_backends.registry import make_backend
 
 
@@ -48,6 +49,10 @@ class RenderStage(Stage):
         audio = backend.synthesize(turn.text, voice, style).resampled(rate)
         if not np.isfinite(audio.samples).all() or not np.any(audio.samples):
             raise ValueError(f"turn {index} rendered silent or non-finite audio")
+        stress = self._stress(dialogue, index, audio)
+        if stress is not None:
+            start, end = stress
+            audio = Audio(emphasize_span(audio.samples, rate, start, end), rate)
         kind = turn.labels.get("non_verbal", "none")
         span, speech_s = None, audio.duration_s
         if kind != "none":
@@ -63,4 +68,19 @@ class RenderStage(Stage):
             speech_start_s=0.0 if span is None else round(audio.duration_s - speech_s, 4),
             nonverbal=None if span is None else kind,
             nonverbal_span_s=span,
+            stress_span_s=None if stress is None else _shifted(stress, audio.duration_s - speech_s),
         )
+
+    def _stress(self, dialogue: Dialogue, index: int, audio: Audio) -> tuple[float, float] | None:
+        word = dialogue.script.stressed_word
+        if dialogue.script.turns[index].labels.get("stress") != "stressed" or not word:
+            return None
+        text = dialogue.script.turns[index].text
+        span = estimate_word_span(audio.samples, audio.sample_rate, text, word)
+        if span is None:
+            raise ValueError(f"stressed word {word!r} is not in turn {index}")
+        return span
+
+
+def _shifted(span: tuple[float, float], offset: float) -> tuple[float, float]:
+    return (round(span[0] + offset, 4), round(span[1] + offset, 4))

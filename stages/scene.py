@@ -45,18 +45,20 @@ class SceneStage(Stage):
                     turn_index=turn.index,
                 )
             )
-            if audio.nonverbal_span_s is not None:
-                start, end = audio.nonverbal_span_s
-                tracks.append(
-                    Track(
-                        kind="nonverbal",
-                        channel=turn.role,
-                        label=audio.nonverbal,
-                        offset_s=round(cursor + start, 4),
-                        duration_s=round(end - start, 4),
-                        turn_index=turn.index,
+            marks = [("nonverbal", audio.nonverbal, audio.nonverbal_span_s)]
+            marks.append(("stress", dialogue.script.stressed_word, audio.stress_span_s))
+            for kind, label, span in marks:
+                if span is not None:
+                    tracks.append(
+                        Track(
+                            kind=kind,
+                            channel=turn.role,
+                            label=label,
+                            offset_s=round(cursor + span[0], 4),
+                            duration_s=round(span[1] - span[0], 4),
+                            turn_index=turn.index,
+                        )
                     )
-                )
             gap = rng.gamma(cfg.gap_shape, cfg.gap_mean_s / cfg.gap_shape)
             cursor += audio.duration_s + float(gap)
         end = max(t.end_s for t in tracks) + cfg.tail_s

@@ -19,6 +19,7 @@ REALISED = {
     "speed": "the engine's speaking rate",
     "volume": "gain",
     "non_verbal": "a laugh, sigh or cough in the speaker's voice before the turn",
+    "stress": "higher F0, level and length on the stressed word (Praat)",
 }
 """Target attributes the embedded stages make audible today; the others wait for their stage."""
 

@@ -144,3 +144,23 @@ def test_a_user_identity_keeps_its_bank_timbre_across_dialogues(stages):
         other.spec = replace(other.spec, speakers=[user, other.spec.speakers[1]])
         used.add(run(stages[:1], other).cast.voices["user"].name)
     assert len(used) >= 4, "different identities spread over the bank"
+
+
+def test_stressed_word_is_emphasised_where_the_script_says(stages):
+    from dialogsmith.stages.scene import SceneStage
+    from dialogsmith.tts_backends.prosody import f0_hz
+
+    plain = run(stages[:2], dialogue({"stress": "none"})).audio[0]
+    d = dialogue({"stress": "stressed"})
+    d.spec = replace(d.spec, target_attribute="stress", target_value="stressed")
+    d.script = replace(d.script, stressed_word="table")
+    run(stages, d)
+    assert not d.rejected, d.rejection
+    turn = d.audio[0]
+    start, end = (round(t * turn.sample_rate) for t in turn.stress_span_s)
+    assert 0 < start < end < len(turn.samples)
+    word_f0 = np.median(f0_hz(turn.samples[start:end], turn.sample_rate))
+    plain_f0 = np.median(f0_hz(plain.samples[start:end], plain.sample_rate))
+    assert word_f0 > plain_f0 * 1.08
+    SceneStage(small_config(), "x").process(ShardBatch(0, 0, 1, [d]))
+    assert [t.label for t in d.timeline.tracks if t.kind == "stress"] == ["table"]
