@@ -19,7 +19,7 @@ from dialogsmith.engines.config import EngineConfig
 from dialogsmith.taxonomy import ATTRIBUTE_VALUES, EVENT_KINDS, TARGET_ATTRIBUTES
 from dialogsmith.tts_backends.registry import resolve_voice
 
-REALISED_TODAY = ["gender", "emotion", "speed", "volume"]
+REALISED_TODAY = ["gender", "emotion", "speed", "volume", "stress", "non_verbal"]
 """Targets the embedded voice and render stages make audible today (see README)."""
 
 
@@ -140,17 +140,18 @@ class StyleConfig(Section):
         default={"low": -14.0, "normal": 0.0, "loud": 10.0},
         description="Gain in dB per volume label, relative to the normal speech level.",
     )
-    emotion_prosody: dict[str, tuple[float, float, float]] = Field(
+    emotion_prosody: dict[str, tuple[float, float, float, float]] = Field(
         default={
-            "neutral": (1.0, 0.0, 0.0),
-            "happy": (1.08, 2.5, 2.0),
-            "sad": (0.85, -2.5, -4.0),
-            "angry": (1.1, 1.0, 5.0),
-            "surprised": (1.05, 4.0, 3.0),
-            "fearful": (1.12, 3.0, -2.0),
-            "disgusted": (0.9, -1.5, 1.0),
+            "neutral": (1.0, 0.0, 0.0, 1.0),
+            "happy": (1.08, 2.5, 2.0, 1.35),
+            "sad": (0.85, -2.5, -4.0, 0.65),
+            "angry": (1.1, 1.0, 5.0, 1.25),
+            "surprised": (1.05, 4.0, 3.0, 1.6),
+            "fearful": (1.12, 3.0, -2.0, 1.2),
+            "disgusted": (0.9, -1.5, 1.0, 0.85),
         },
-        description="(rate factor, pitch shift in semitones, gain in dB) per emotion label.",
+        description="(rate factor, pitch shift in semitones, gain in dB, F0 range factor) per "
+        "emotion label: the prosodic profile that makes the emotion audible.",
     )
     jitter: float = Field(0.03, ge=0, le=0.2, description="Seeded relative jitter on styles.")
 

@@ -39,7 +39,7 @@ def unrealisable(spec: DialogueSpec) -> str | None:
 
 def style_for(turn: Turn, table: StyleConfig, rng: np.random.Generator) -> TurnStyle:
     labels = turn.labels
-    rate, pitch, gain = table.emotion_prosody[labels.get("emotion", "neutral")]
+    rate, pitch, gain, f0_range = table.emotion_prosody[labels.get("emotion", "neutral")]
     rate *= table.speed_factor[labels.get("speed", "normal")]
     gain += table.volume_gain_db[labels.get("volume", "normal")]
     noise = rng.normal(size=3) * table.jitter
@@ -47,6 +47,7 @@ def style_for(turn: Turn, table: StyleConfig, rng: np.random.Generator) -> TurnS
         speed=round(float(rate * (1 + noise[0])), 4),
         gain_db=round(float(gain + 30 * noise[1]), 2),
         pitch_shift_semitones=round(float(pitch + 20 * noise[2]), 2),
+        f0_range_factor=round(float(f0_range), 3),
     )
 
 

@@ -62,7 +62,7 @@ def test_cross_field_rules_are_refused():
     with pytest.raises(ConfigError, match="min_turns"):
         load_config(None, **{"plan.min_turns": 8, "plan.max_turns": 4})
     with pytest.raises(ConfigError, match="emotion labels without a style"):
-        load_config(None, **{"voice.style.emotion_prosody": {"neutral": [1, 0, 0]}})
+        load_config(None, **{"voice.style.emotion_prosody": {"neutral": [1, 0, 0, 1]}})
 
 
 def test_cluster_config_puts_the_llm_on_gpus():
