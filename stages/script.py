@@ -16,10 +16,10 @@ from dialogsmith.stages.script_format import (
     ScriptShape,
     check_script,
     parse_script,
+    repair_turn,
     role_of,
     script_grammar,
     script_schema,
-    trim_turn,
 )
 from dialogsmith.taxonomy import NEUTRAL_VALUE, TAXONOMY
 
@@ -164,8 +164,8 @@ class ScriptStage(Stage):
             attempt.problem = parsed
             return
         turns = [
-            dict(t, text=trim_turn(str(t.get("text", "")), shape.max_length, shape.language))
-            for t in parsed["turns"]
+            dict(t, text=repair_turn(str(t.get("text", "")), i, shape))
+            for i, t in enumerate(parsed["turns"])
         ]
         repaired = turns != parsed["turns"]
         parsed = dict(parsed, turns=turns)

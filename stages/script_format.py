@@ -131,6 +131,16 @@ def _check_turn(i: int, turn: dict, shape: ScriptShape, seen: set[str]) -> Scrip
     return None
 
 
+def repair_turn(text: str, index: int, shape: ScriptShape) -> str:
+    """The repairs tried before a script is judged: drop the forced opener where the model
+    copied it onto another turn, and cut an overlong turn at a sentence end."""
+    opener = shape.opener
+    if opener and index != shape.reply_turn and text.lower().startswith(opener.lower()):
+        rest = text[len(opener) :].lstrip(" ,.!?;:，。！？")
+        text = rest[:1].upper() + rest[1:] if rest else text
+    return trim_turn(text, shape.max_length, shape.language)
+
+
 def trim_turn(text: str, max_length: int, language: str = "en") -> str:
     """Repair an overlong turn by cutting at the last sentence end within the length limit."""
     if language == "zh":

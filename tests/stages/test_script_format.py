@@ -99,6 +99,14 @@ def test_chinese_turns_are_measured_in_characters():
     )
 
 
+def test_repair_drops_an_opener_copied_onto_another_turn():
+    from dialogsmith.stages.script_format import repair_turn
+
+    assert repair_turn(f"{OPENER}, can you help me?", 2, SHAPE) == "Can you help me?"
+    assert repair_turn(f"{OPENER}, sorry.", 1, SHAPE) == f"{OPENER}, sorry."
+    assert repair_turn(OPENER, 3, SHAPE) == OPENER, "nothing left: judged, not emptied"
+
+
 def test_trim_cuts_overlong_turns_at_a_sentence_end():
     text = "This is fine. " + "word " * 30
     assert trim_turn(text, 10) == "This is fine."
