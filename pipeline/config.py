@@ -187,6 +187,12 @@ class VoiceConfig(Section):
         description="Assistant voices as 'backend:voice'.",
     )
     style: StyleConfig = Field(default_factory=StyleConfig, description="Style per label.")
+    style_sampler: Literal["table", "mdn"] = Field(
+        "table",
+        description="table: the prosody table in `style` (faithful, little variety); mdn: the "
+        "ControlSpeech-style sampler over a prompt built from the labels (varied; 38-49 % of "
+        "samples land in the described bin per dimension, see README).",
+    )
 
     @field_validator("user_bank_bases")
     @classmethod

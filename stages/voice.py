@@ -8,6 +8,7 @@ from dialogsmith.config import StyleConfig
 from dialogsmith.records import Dialogue, DialogueSpec, Turn, VoiceCast
 from dialogsmith.seeding import derive_seed, stage_rng
 from dialogsmith.stage import Resources, ShardBatch, Stage
+from dialogsmith.stages.style_prompts import style_prompt
 from dialogsmith.taxonomy import TAXONOMY
 from dialogsmith.tts_backends.base import TurnStyle, VoiceSpec
 from dialogsmith.tts_backends.registry import resolve_voice
@@ -67,6 +68,11 @@ class VoiceStage(Stage):
                 g: [resolve_voice(r) for r in refs] for g, refs in cfg.user_voices.items()
             }
         self.assistant_voices = [resolve_voice(r) for r in cfg.assistant_voices]
+        self.sampler = None
+        if cfg.style_sampler == "mdn":
+            from dialogsmith.tts_backends.style_mdn import StyleSampler
+
+            self.sampler = StyleSampler.load()
 
     def transform(self, dialogues: list[Dialogue], batch: ShardBatch) -> None:
         for dialogue in dialogues:
@@ -86,8 +92,15 @@ class VoiceStage(Stage):
                 "user": candidates[identity],
                 "assistant": self._assistant_voice(dialogue, rng),
             }
-            styles = [style_for(t, self.config.voice.style, rng) for t in dialogue.script.turns]
+            styles = [self._style(dialogue, t, rng) for t in dialogue.script.turns]
             dialogue.cast = VoiceCast(voices=voices, styles=styles)
+
+    def _style(self, dialogue: Dialogue, turn: Turn, rng: np.random.Generator) -> TurnStyle:
+        if self.sampler is None or turn.role == "assistant":
+            return style_for(turn, self.config.voice.style, rng)
+        seed = derive_seed(dialogue.spec.seed, self.name, turn.index) % (2**31)
+        prompt = style_prompt(turn.labels, dialogue.spec.speaker("user").gender, seed)
+        return self.sampler.sample(prompt, seed)
 
     def _assistant_voice(self, dialogue: Dialogue, rng: np.random.Generator) -> VoiceSpec:
         gender = dialogue.spec.speaker("assistant").gender
