@@ -35,7 +35,8 @@ def test_local_job_on_the_embedded_models(tmp_path):
     )
     assert result.exit_code == 0, result.output
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["planned"] == 4 and stats["shards_complete"] == 2
+    expected_shards = -(-4 // load_config("configs/demo.yaml").shard_size)
+    assert stats["planned"] == 4 and stats["shards_complete"] == expected_shards
     con = connect(str(out))
     kept = con.execute("SELECT count(*) FROM dialogues").fetchone()[0]
     rejected = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
@@ -52,5 +53,6 @@ def test_local_job_on_the_embedded_models(tmp_path):
 
 def test_ray_job_on_the_embedded_models(tmp_path):
     stats = run_job(job(**{"executor.kind": "ray"}), str(tmp_path / "ray"), progress=False)
-    assert stats["planned"] == 4 and stats["shards_complete"] == 2
+    expected_shards = -(-4 // load_config("configs/demo.yaml").shard_size)
+    assert stats["planned"] == 4 and stats["shards_complete"] == expected_shards
     assert stats["kept"] >= 2
