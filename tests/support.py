@@ -83,3 +83,25 @@ def stage_factories(config: JobConfig, output: str, engine=None) -> list:
         else:
             factories.append(partial(cls, config, output))
     return factories
+
+
+def make_spec(gender: str = "female", **fields):
+    """A hand-made DialogueSpec for stage tests; any field can be overridden."""
+    from dialogsmith.records import DialogueSpec, SceneSpec, SpeakerSpec
+
+    values = {
+        "dialogue_id": "dlg-0000000",
+        "index": 0,
+        "seed": 11,
+        "language": "en",
+        "topic": "t",
+        "target_attribute": "speed",
+        "target_value": "normal",
+        "num_turns": 2,
+        "attribute_turn": 0,
+        "user_labels": {"gender": gender},
+        "speakers": [SpeakerSpec("u", "user", gender), SpeakerSpec("a", "assistant", "female")],
+        "scene": SceneSpec(None, None),
+    }
+    values.update(fields)
+    return DialogueSpec(**values)

@@ -2,7 +2,6 @@ import numpy as np
 
 from dialogsmith.records import (
     Dialogue,
-    DialogueSpec,
     SceneSpec,
     Script,
     SpeakerSpec,
@@ -16,19 +15,16 @@ from dialogsmith.records import (
 )
 from dialogsmith.serialize import dumps, loads
 from dialogsmith.tts_backends.base import TurnStyle, VoiceSpec
+from support import make_spec
 
 
 def full_dialogue() -> Dialogue:
-    spec = DialogueSpec(
+    spec = make_spec(
         dialogue_id="dlg-0000001",
         index=1,
         seed=42,
-        language="en",
         topic="a lost umbrella on the bus",
-        target_attribute="speed",
         target_value="fast",
-        num_turns=2,
-        attribute_turn=0,
         user_labels={"gender": "female", "speed": "fast"},
         speakers=[SpeakerSpec("u", "user", "female"), SpeakerSpec("a", "assistant", "male")],
         scene=SceneSpec(noise_kind="pink", noise_snr_db=12.5),

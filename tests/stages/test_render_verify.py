@@ -5,14 +5,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from dialogsmith.records import Dialogue, DialogueSpec, SceneSpec, Script, SpeakerSpec, Turn
+from dialogsmith.records import Dialogue, Script, Turn
 from dialogsmith.stage import ShardBatch
 from dialogsmith.stages.render import RenderStage
 from dialogsmith.stages.verify import VerifyStage
 from dialogsmith.stages.voice import VoiceStage
 from dialogsmith.tts_backends.base import speech_level_db
 from dialogsmith.tts_backends.registry import resolve_voice
-from support import small_config
+from support import make_spec, small_config
 
 TEXTS = [
     "I would like to book a table for two tonight.",
@@ -21,19 +21,10 @@ TEXTS = [
 
 
 def dialogue(user_labels: dict, gender="female") -> Dialogue:
-    spec = DialogueSpec(
-        dialogue_id="dlg-0000000",
-        index=0,
-        seed=11,
-        language="en",
-        topic="t",
-        target_attribute="speed",
+    spec = make_spec(
+        gender,
         target_value=user_labels.get("speed", "normal"),
-        num_turns=2,
-        attribute_turn=0,
         user_labels={"gender": gender, **user_labels},
-        speakers=[SpeakerSpec("u", "user", gender), SpeakerSpec("a", "assistant", "female")],
-        scene=SceneSpec(None, None),
     )
     labels = {"gender": gender, "emotion": "neutral", "speed": "normal", "volume": "normal"}
     turns = [Turn(0, "user", TEXTS[0], {**labels, **user_labels}), Turn(1, "assistant", TEXTS[1])]

@@ -5,16 +5,14 @@ from dialogsmith.audio import peak_dbfs
 from dialogsmith.mixing import coloured_noise, render_timeline, speech_power
 from dialogsmith.records import (
     Dialogue,
-    DialogueSpec,
     SceneSpec,
     Script,
-    SpeakerSpec,
     Turn,
     TurnAudio,
 )
 from dialogsmith.stage import ShardBatch
 from dialogsmith.stages.scene import SceneStage, gaps
-from support import small_config
+from support import make_spec, small_config
 
 RATE = 16000
 
@@ -25,18 +23,12 @@ def tone(seconds, freq, amplitude=0.3):
 
 
 def dialogue(noise_kind="pink", snr=10.0, amplitude=0.3, seed=3) -> Dialogue:
-    spec = DialogueSpec(
-        dialogue_id="dlg-0000000",
-        index=0,
+    spec = make_spec(
+        "male",
         seed=seed,
-        language="en",
-        topic="t",
         target_attribute="volume",
         target_value="loud",
         num_turns=4,
-        attribute_turn=0,
-        user_labels={"gender": "male"},
-        speakers=[SpeakerSpec("u", "user", "male"), SpeakerSpec("a", "assistant", "female")],
         scene=SceneSpec(noise_kind=noise_kind, noise_snr_db=snr if noise_kind else None),
     )
     roles = ["user", "assistant", "user", "assistant"]
