@@ -158,6 +158,15 @@ class TTSBackend(ABC):
     @abstractmethod
     def voices(self) -> list[VoiceSpec]: ...
 
+    def voice(self, name: str) -> VoiceSpec:
+        """The engine voice called `name` (no timbre suffix); backends whose voices are open
+        ended (a model path) override this."""
+        for voice in self.voices():
+            if voice.name == name:
+                return voice
+        known = ", ".join(sorted(v.name for v in self.voices()))
+        raise ValueError(f"{self.name}: unknown voice {name!r}; allowed: {known}")
+
     def setup(self) -> None:
         if not self._ready:
             self._load()
@@ -180,7 +189,7 @@ class TTSBackend(ABC):
         if not text.strip():
             raise ValueError(f"{self.name}: empty text for voice {voice.name!r}")
         self.setup()
-        engine_voice = next(v for v in self.voices() if v.name == voice.base_name)
+        engine_voice = self.voice(voice.base_name)
         timbre = voice.timbre
         st = style.pitch_shift_semitones
         engine_st = self.engine_pitch_semitones(engine_voice, st)
@@ -194,12 +203,9 @@ class TTSBackend(ABC):
         return Audio(level_and_gain(samples, sr, style.gain_db), sr)
 
     def check_voice(self, voice: VoiceSpec) -> None:
-        known = {v.name for v in self.voices()}
-        if voice.backend != self.name or voice.base_name not in known:
-            raise ValueError(
-                f"{self.name}: unknown voice {voice.backend}/{voice.name!r}; "
-                f"allowed: {', '.join(sorted(known))}"
-            )
+        if voice.backend != self.name:
+            raise ValueError(f"{self.name}: voice {voice.backend}/{voice.name!r} is not ours")
+        self.voice(voice.base_name)  # raises naming the voices it has
         if voice.name != voice.base_name and voice.timbre is None:
             raise ValueError(
                 f"{self.name}: timbre voice {voice.name!r} carries no timbre settings; "
