@@ -67,7 +67,7 @@ class PlanConfig(Section):
     noise_snr_db: tuple[float, float] = Field(
         (10.0, 30.0), description="Range of speech-to-noise ratios in dB for noisy dialogues."
     )
-    noise_kinds: list[Literal["white", "pink", "brown"]] = Field(
+    noise_kinds: list[Literal["white", "pink", "brown", "babble"]] = Field(
         default=["white", "pink", "brown"], min_length=1, description="Coloured-noise kinds."
     )
 
@@ -186,6 +186,12 @@ class VoiceConfig(Section):
         min_length=1,
         description="Assistant voices as 'backend:voice'.",
     )
+    overheard_voices: list[str] = Field(
+        default=["flite:awb", "flite:kal16"],
+        min_length=1,
+        description="Voices of people near the user whose lines are not addressed to the "
+        "assistant (non-query audio).",
+    )
     style: StyleConfig = Field(default_factory=StyleConfig, description="Style per label.")
     style_sampler: Literal["table", "mdn"] = Field(
         "table",
@@ -199,7 +205,7 @@ class VoiceConfig(Section):
     def _bases_exist(cls, refs: list[str]) -> list[str]:
         return _known_voices(refs)
 
-    @field_validator("assistant_voices")
+    @field_validator("assistant_voices", "overheard_voices")
     @classmethod
     def _assistant_voices_exist(cls, refs: list[str]) -> list[str]:
         return _known_voices(refs)
@@ -222,13 +228,112 @@ def _known_voices(refs: list[str]) -> list[str]:
     return refs
 
 
+def _ordered(pair: tuple[float, float], name: str) -> tuple[float, float]:
+    if pair[0] > pair[1]:
+        raise ValueError(f"{name} must be (low, high), got {pair}")
+    return pair
+
+
+class TurnTakingConfig(Section):
+    """Gaps and overlaps between turns; defaults from NeMo's multi-speaker simulator.
+
+    NeMo states silence and overlap as proportions (mean_silence 0.15, mean_overlap 0.19,
+    overlap_prob 0.5); here they scale per transition: a gap's mean is `mean_silence` times
+    the previous turn's duration, an overlap's mean `mean_overlap` times the shorter of the two
+    turns, both gamma-distributed as in lhotse's conversational simulator. NeMo's
+    turn_prob (0.875) does not apply: two-party scripts alternate speakers every turn."""
+
+    overlap_probability: float = Field(
+        0.5, ge=0, le=1, description="Share of overlapping transitions."
+    )
+    mean_silence: float = Field(0.15, gt=0, le=2, description="Mean gap / previous turn duration.")
+    mean_overlap: float = Field(0.19, gt=0, le=0.5, description="Mean overlap / shorter turn.")
+    shape: float = Field(2.0, gt=0, description="Gamma shape of gaps and overlaps.")
+    max_gap_s: float = Field(2.0, gt=0, le=10, description="Longest gap in seconds.")
+    max_overlap_s: float = Field(
+        1.5, gt=0, le=5, description="Longest ordinary overlap in seconds."
+    )
+    overlap_event_s: tuple[float, float] = Field(
+        (0.4, 0.9), description="Overlap of a planned short_overlap event, seconds (uniform)."
+    )
+    interruption_cut: tuple[float, float] = Field(
+        (0.4, 0.75), description="Where an interrupted turn is cut, as a fraction of its speech."
+    )
+    interruption_overlap_s: tuple[float, float] = Field(
+        (0.2, 0.5), description="How long both talk before the interrupted speaker stops."
+    )
+    cut_fade_s: float = Field(0.04, gt=0, le=0.5, description="Fade-out of an interrupted turn.")
+    backchannel_phrases: list[str] = Field(
+        default=["mm-hm", "right", "yeah", "okay", "I see", "laughter"],
+        min_length=1,
+        description="Backchannels the listener says during the other's turn; 'laughter' is a "
+        "laugh in the listener's voice.",
+    )
+    backchannel_gain_db: float = Field(-6.0, ge=-30, le=6, description="Backchannel level.")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> TurnTakingConfig:
+        for name in ("overlap_event_s", "interruption_cut", "interruption_overlap_s"):
+            _ordered(getattr(self, name), name)
+        return self
+
+
+class BackgroundConfig(Section):
+    event_snr_db: tuple[float, float] = Field(
+        (0.0, 10.0), description="Speech-to-event ratio in dB over the samples they overlap."
+    )
+    music_snr_db: tuple[float, float] = Field(
+        (8.0, 16.0), description="Speech-to-music ratio in dB over the samples they overlap."
+    )
+    nonquery_snr_db: tuple[float, float] = Field(
+        (0.0, 6.0), description="Speech-to-overheard-speech ratio in dB (non-query audio)."
+    )
+    babble_talkers: int = Field(6, ge=2, le=16, description="Talkers in babble noise.")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> BackgroundConfig:
+        for name in ("event_snr_db", "music_snr_db", "nonquery_snr_db"):
+            _ordered(getattr(self, name), name)
+        return self
+
+
+class RoomConfig(Section):
+    probability: float = Field(0.0, ge=0, le=1, description="Share of dialogues in a room.")
+    rt60_s: tuple[float, float] = Field((0.2, 0.6), description="Reverberation time range.")
+    dimensions_m: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] = Field(
+        ((3.0, 8.0), (3.0, 6.0), (2.5, 3.2)), description="Room length, width, height ranges."
+    )
+
+    @model_validator(mode="after")
+    def _ranges(self) -> RoomConfig:
+        _ordered(self.rt60_s, "rt60_s")
+        for axis in self.dimensions_m:
+            _ordered(axis, "dimensions_m")
+        return self
+
+
 class SceneConfig(Section):
     sample_rate: int = Field(16000, description="Sample rate of every channel in Hz.")
-    gap_mean_s: float = Field(0.35, gt=0, le=3, description="Mean silence between turns (gamma).")
-    gap_shape: float = Field(2.0, gt=0, description="Gamma shape of the gap distribution.")
     lead_in_s: float = Field(0.3, ge=0, le=5, description="Silence before the first turn.")
     tail_s: float = Field(0.3, ge=0, le=5, description="Silence after the last turn.")
-    peak_dbfs: float = Field(-1.0, le=0, description="Peak level the mix is scaled to if above.")
+    peak_dbfs: float = Field(-1.0, le=0, description="Peak limit of every channel after gain.")
+    loudness_lufs: float | None = Field(
+        -23.0,
+        ge=-70,
+        le=-5,
+        description="Integrated loudness of the mix (EBU R128); None keeps "
+        "levels as rendered. Lowered further if a peak would pass peak_dbfs.",
+    )
+    crosstalk_db: float | None = Field(
+        None,
+        ge=-60,
+        le=0,
+        description="Echo of the other speaker on each speaker channel, in dB "
+        "(labelled `crosstalk` tracks); None keeps channels clean.",
+    )
+    turn_taking: TurnTakingConfig = Field(default_factory=TurnTakingConfig)
+    background: BackgroundConfig = Field(default_factory=BackgroundConfig)
+    room: RoomConfig = Field(default_factory=RoomConfig)
 
 
 class VerifyConfig(Section):

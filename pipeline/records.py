@@ -79,6 +79,8 @@ class Turn:
     text: str
     labels: dict[str, str] = field(default_factory=dict)
     reacts_to: str | None = None
+    cut_at_word: int | None = None
+    """Set by the scene when the next speaker interrupts: words from this index on are not heard."""
 
 
 @dataclass(frozen=True)
@@ -111,14 +113,46 @@ class TurnAudio:
     stress_span_s: tuple[Seconds, Seconds] | None = None
 
 
+@dataclass
+class ClipAudio:
+    """A short rendering that is not a script turn: a backchannel or an overheard line."""
+
+    clip_id: str
+    role: str
+    text: str
+    sample_rate: Hertz
+    duration_s: Seconds
+    samples: np.ndarray | None = field(default=None, metadata=TRANSIENT, repr=False)
+
+
+TrackKind = Literal[
+    "speech",
+    "backchannel",
+    "crosstalk",
+    "noise",
+    "event",
+    "music",
+    "nonquery",
+    "nonverbal",
+    "stress",
+]
+FOREGROUND_KINDS = ("speech", "backchannel", "crosstalk")
+"""Tracks on a speaker's channel, placed from rendered turn or clip audio."""
+BACKGROUND_KINDS = ("noise", "event", "music", "nonquery")
+"""Tracks on the background channel, scaled to `snr_db` against the speech they overlap."""
+
+
 @dataclass(frozen=True)
 class Track:
     """One placed source on the timeline; the scene is rendered from these alone.
 
-    `nonverbal` and `stress` tracks annotate where a laugh, sigh or cough, or the stressed
-    word, sits inside its turn's speech track (part of that audio, not mixed a second time)."""
+    `source` names the audio: `turn:<i>`, `clip:<id>` (rendered speech), or a generator with
+    its seed: `noise:<kind>`, `babble`, `event:<id>`, `music:<id>`. `effect` is a channel
+    fidelity profile applied to this track, `room_position` the speaker position in the
+    timeline's room whose impulse response it is convolved with. `nonverbal` and `stress`
+    tracks only annotate where a sound or the stressed word sits inside a speech track."""
 
-    kind: Literal["speech", "noise", "nonverbal", "stress"]
+    kind: TrackKind
     channel: str
     label: str
     offset_s: Seconds
@@ -127,10 +161,26 @@ class Track:
     turn_index: int | None = None
     snr_db: Decibels | None = None
     seed: int | None = None
+    source: str | None = None
+    caption: str | None = None
+    fade_out_s: Seconds = 0.0
+    effect: str | None = None
+    room_position: str | None = None
 
     @property
     def end_s(self) -> Seconds:
         return self.offset_s + self.duration_s
+
+
+@dataclass(frozen=True)
+class Room:
+    """A shoebox room: the user's and the assistant's positions and one microphone each."""
+
+    dimensions_m: tuple[float, float, float]
+    rt60_s: Seconds
+    positions_m: dict[str, tuple[float, float, float]]
+    microphones_m: dict[str, tuple[float, float, float]]
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,9 +189,17 @@ class Timeline:
     duration_s: Seconds
     tracks: list[Track]
     master_gain_db: Decibels = 0.0
+    room: Room | None = None
+    loudness_lufs: float | None = None
 
     def speech(self) -> list[Track]:
         return [t for t in self.tracks if t.kind == "speech"]
+
+    def foreground(self) -> list[Track]:
+        return [t for t in self.tracks if t.kind in FOREGROUND_KINDS]
+
+    def background(self) -> list[Track]:
+        return [t for t in self.tracks if t.kind in BACKGROUND_KINDS]
 
 
 @dataclass(frozen=True)
@@ -186,6 +244,7 @@ class Dialogue:
     script: Script | None = None
     cast: VoiceCast | None = None
     audio: list[TurnAudio] | None = None
+    clips: list[ClipAudio] | None = None
     timeline: Timeline | None = None
     verification: Verification | None = None
     rejection: Rejection | None = None

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from dialogsmith.records import Dialogue, TurnAudio
+from dialogsmith.records import ClipAudio, Dialogue, TurnAudio
 from dialogsmith.seeding import derive_seed
 from dialogsmith.stage import Resources, ShardBatch, Stage
-from dialogsmith.tts_backends.base import Audio, TTSBackend
+from dialogsmith.stages.scene_timing import clip_roles
+from dialogsmith.tts_backends.base import Audio, TTSBackend, TurnStyle
 from dialogsmith.tts_backends.nonverbal import attach_nonverbal, synthesize_nonverbal
 from dialogsmith.tts_backends.prosody import emphasize_span, estimate_word_span
-from dialogsmith.tts_backends.registry import make_backend
+from dialogsmith.tts_backends.registry import make_backend, resolve_voice
 
 
 class RenderStage(Stage):
@@ -22,14 +23,15 @@ class RenderStage(Stage):
     default_resources = Resources(cpus=1.0, memory_gib=1.5)
 
     def setup(self) -> None:
-        refs = [*self.config.voice.assistant_voices]
-        for voices in self.config.voice.user_voices.values():
-            refs.extend(voices)
         self.backends: dict[str, TTSBackend] = {}
-        for name in sorted({ref.partition(":")[0] for ref in refs}):
+
+    def backend(self, name: str) -> TTSBackend:
+        """Backends load on first use: the voice stage may cast voices from any of them."""
+        if name not in self.backends:
             backend = make_backend(name)
             backend.setup()
             self.backends[name] = backend
+        return self.backends[name]
 
     def transform(self, dialogues: list[Dialogue], batch: ShardBatch) -> None:
         for dialogue in dialogues:
@@ -37,6 +39,7 @@ class RenderStage(Stage):
                 dialogue.audio = [
                     self._render_turn(dialogue, i) for i in range(len(dialogue.script.turns))
                 ]
+                dialogue.clips = self._backchannels(dialogue) + self._overheard(dialogue)
             except (RuntimeError, ValueError) as err:
                 dialogue.reject(self.name, "tts_failed", f"{type(err).__name__}: {err}")
 
@@ -45,7 +48,7 @@ class RenderStage(Stage):
         voice = dialogue.cast.voices[turn.role]
         style = dialogue.cast.styles[index]
         rate = self.config.scene.sample_rate
-        backend = self.backends[voice.backend]
+        backend = self.backend(voice.backend)
         audio = backend.synthesize(turn.text, voice, style).resampled(rate)
         if not np.isfinite(audio.samples).all() or not np.any(audio.samples):
             raise ValueError(f"turn {index} rendered silent or non-finite audio")
@@ -71,6 +74,34 @@ class RenderStage(Stage):
             stress_span_s=None if stress is None else _shifted(stress, audio.duration_s - speech_s),
         )
 
+    def _backchannels(self, dialogue: Dialogue) -> list[ClipAudio]:
+        """One clip per planned backchannel, in the listener's own voice and neutral style."""
+        roles = [t.role for t in dialogue.script.turns]
+        phrases = self.config.scene.turn_taking.backchannel_phrases
+        clips = []
+        for index, listener in sorted(clip_roles(dialogue.spec.events, roles).items()):
+            seed = derive_seed(dialogue.spec.seed, self.name, "backchannel", index) % (2**31)
+            phrase = phrases[seed % len(phrases)]
+            voice = dialogue.cast.voices[listener]
+            backend = self.backend(voice.backend)
+            rate = self.config.scene.sample_rate
+            if phrase == "laughter":
+                audio = synthesize_nonverbal("laughter", backend, voice, rate, seed)
+            else:
+                audio = backend.synthesize(phrase, voice, TurnStyle()).resampled(rate)
+            clips.append(_clip(f"backchannel-{index}", listener, phrase, audio))
+        return clips
+
+    def _overheard(self, dialogue: Dialogue) -> list[ClipAudio]:
+        text = dialogue.script.overheard
+        if not text:
+            return []
+        refs = self.config.voice.overheard_voices
+        seed = derive_seed(dialogue.spec.seed, self.name, "overheard")
+        voice = resolve_voice(refs[seed % len(refs)])
+        audio = self.backend(voice.backend).synthesize(text, voice, TurnStyle())
+        return [_clip("overheard", "other", text, audio.resampled(self.config.scene.sample_rate))]
+
     def _stress(self, dialogue: Dialogue, index: int, audio: Audio) -> tuple[float, float] | None:
         word = dialogue.script.stressed_word
         if dialogue.script.turns[index].labels.get("stress") != "stressed" or not word:
@@ -80,6 +111,17 @@ class RenderStage(Stage):
         if span is None:
             raise ValueError(f"stressed word {word!r} is not in turn {index}")
         return span
+
+
+def _clip(clip_id: str, role: str, text: str, audio: Audio) -> ClipAudio:
+    return ClipAudio(
+        clip_id=clip_id,
+        role=role,
+        text=text,
+        sample_rate=audio.sample_rate,
+        duration_s=audio.duration_s,
+        samples=audio.samples,
+    )
 
 
 def _shifted(span: tuple[float, float], offset: float) -> tuple[float, float]:

@@ -16,10 +16,10 @@ def test_defaults_and_demo_config_are_valid():
 
 def test_yaml_overrides_defaults_and_dotted_overrides_win(tmp_path):
     path = tmp_path / "job.yaml"
-    path.write_text("seed: 5\nscene:\n  gap_mean_s: 0.8\n")
+    path.write_text("seed: 5\nscene:\n  turn_taking:\n    mean_silence: 0.8\n")
     config = load_config(path, seed=9, **{"executor.kind": "ray"})
     assert config.seed == 9
-    assert config.scene.gap_mean_s == 0.8
+    assert config.scene.turn_taking.mean_silence == 0.8
     assert config.executor.kind == "ray"
     assert config.scene.tail_s == JobConfig().scene.tail_s
 

@@ -1,0 +1,116 @@
+"""The scene's sources by name: what a track's `source`, `effect` and the timeline's `room`
+refer to, so the mixer can rebuild any track from the stored timeline alone.
+
+`source` is `kind:key`: `event:<id or label>` (scene_events), `music:<label>` (scene_music),
+`babble` (scene_babble); `noise:<colour>` and rendered clips are handled by the mixer.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from dialogsmith.config import RoomConfig
+from dialogsmith.records import Room
+from dialogsmith.serialize import dumps, loads
+
+
+def background_source(
+    kind: str, key: str, duration_s: float, rate: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unit-level samples of a generated background source and where it is active."""
+    if kind == "event":
+        from dialogsmith.stages.scene_events import render_event
+
+        event = render_event(key, duration_s, rate, seed)
+        return event.samples, event.active_mask()
+    if kind == "music":
+        from dialogsmith.stages.scene_music import render_music
+
+        music = render_music(key, duration_s, rate, seed)
+        return music.samples, music.active_mask()
+    if kind == "babble":
+        from dialogsmith.stages.scene_babble import render_babble
+
+        samples = render_babble(duration_s, rate, seed)
+        return samples, np.ones(len(samples), dtype=bool)
+    raise ValueError(f"unknown background source {kind!r}; allowed: event, music, babble, noise")
+
+
+def caption_for(source: str, duration_s: float, rate: int, seed: int) -> str:
+    kind, _, key = source.partition(":")
+    if kind == "noise":
+        return f"steady {key} noise"
+    if kind == "babble":
+        return "several people talking at once in the background"
+    if kind == "event":
+        from dialogsmith.stages.scene_events import render_event
+
+        return render_event(key, duration_s, rate, seed).caption
+    if kind == "music":
+        from dialogsmith.stages.scene_music import music_caption
+
+        return music_caption(key)
+    raise ValueError(f"no caption for source {source!r}")
+
+
+def low_fidelity_effect(seed: int) -> str:
+    """The degradation chain a `fidelity=low` turn gets, as a stored effect name."""
+    from dialogsmith.stages.scene_channel import low_fidelity_profile
+
+    return low_fidelity_profile(seed).name
+
+
+def apply_effect(samples: np.ndarray, rate: int, effect: str, seed: int) -> np.ndarray:
+    from dialogsmith.stages.scene_channel import apply_channel, parse_channel
+
+    return apply_channel(samples, rate, parse_channel(effect), seed).astype(np.float32)
+
+
+def sample_room(config: RoomConfig, rng: np.random.Generator) -> Room:
+    """A shoebox room with the user and the assistant at least 0.5 m from the walls, each
+    with a microphone 0.3-1.2 m away in the horizontal plane."""
+    dims = tuple(round(float(rng.uniform(*axis)), 2) for axis in config.dimensions_m)
+    rt60 = round(float(rng.uniform(*config.rt60_s)), 3)
+    positions, mics = {}, {}
+    for role in ("user", "assistant"):
+        where = _inside(dims, rng)
+        positions[role] = where
+        mics[role] = _near(where, dims, rng)
+    return Room(dims, rt60, positions, mics, seed=int(rng.integers(2**31)))
+
+
+def _inside(dims: tuple[float, ...], rng: np.random.Generator) -> tuple[float, float, float]:
+    x, y = (float(rng.uniform(0.5, d - 0.5)) for d in dims[:2])
+    return (round(x, 2), round(y, 2), round(float(rng.uniform(1.1, 1.7)), 2))
+
+
+def _near(
+    at: tuple[float, float, float], dims: tuple[float, ...], rng: np.random.Generator
+) -> tuple[float, float, float]:
+    angle, distance = rng.uniform(0, 2 * np.pi), rng.uniform(0.3, 1.2)
+    x = float(np.clip(at[0] + distance * np.cos(angle), 0.3, dims[0] - 0.3))
+    y = float(np.clip(at[1] + distance * np.sin(angle), 0.3, dims[1] - 0.3))
+    return (round(x, 2), round(y, 2), at[2])
+
+
+class RoomAcoustics:
+    """Convolves a track with the impulse response from its speaker to their microphone."""
+
+    def __init__(self, room: Room, rate: int) -> None:
+        self.room = room
+        self.rate = rate
+
+    def reverberate(self, samples: np.ndarray, position: str) -> np.ndarray:
+        from dialogsmith.stages.scene_room import reverberate
+
+        rir = _rir(dumps(self.room), position, self.rate)
+        return reverberate(samples, rir).astype(np.float32)
+
+
+@lru_cache(maxsize=32)
+def _rir(room_json: str, position: str, rate: int) -> np.ndarray:
+    from dialogsmith.stages.scene_room import room_impulse_response
+
+    return room_impulse_response(loads(Room, room_json), position, rate)
