@@ -82,6 +82,22 @@ def inspect(dialogue_id: str, output: str, extract: str | None) -> None:
         click.echo(f"wrote {len(found['members'])} files to {extract}", err=True)
 
 
+@main.command()
+@click.argument("dialogue_id")
+@click.option("--out", "output", required=True, help="Output folder of a job.")
+def rebuild(dialogue_id: str, output: str) -> None:
+    """Render a kept sample again from its manifest row and compare it with its shard."""
+    from dialogsmith.rebuild import rebuild_sample
+
+    try:
+        result = rebuild_sample(output, dialogue_id)
+    except (KeyError, FileNotFoundError) as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(json.dumps({"dialogue_id": dialogue_id, "identical": result.identical}))
+    if not result.all_identical:
+        raise click.ClickException("the rebuilt audio differs from the exported audio")
+
+
 @main.command("prepare-model")
 @click.option("--force", is_flag=True, help="Rebuild even if already prepared.")
 def prepare_model(force: bool) -> None:

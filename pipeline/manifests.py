@@ -15,6 +15,8 @@ from dialogsmith.records import Dialogue
 from dialogsmith.serialize import dumps
 
 MANIFEST_VERSION = 2
+AUDIO_CHANNELS = ("mix", "user", "assistant", "background")
+"""FLAC members of every sample in a shard tar: `<key>.<channel>.flac`."""
 
 DIALOGUES = pa.schema(
     [

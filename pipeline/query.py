@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from dialogsmith.manifests import AUDIO_CHANNELS
 from dialogsmith.storage import OutputStore, shard_name
 
 TABLES = ("dialogues", "turns", "rejects")
@@ -38,7 +39,7 @@ def locate(output: str, dialogue_id: str) -> dict:
     if kept:
         shard, key, record = kept
         tar = f"shards/shard-{shard_name(shard)}.tar"
-        members = [f"{key}.{ext}" for ext in ("json", "mix.flac", "user.flac", "assistant.flac")]
+        members = [f"{key}.json", *(f"{key}.{name}.flac" for name in AUDIO_CHANNELS)]
         return {
             "status": "kept",
             "shard_tar": tar,

@@ -16,7 +16,6 @@ from dialogsmith.storage import OutputStore, shard_name
 
 FIXED_MTIME = 946684800.0
 """Tar member mtime (2000-01-01): shards are byte-identical across reruns."""
-CHANNELS = ("mix", "user", "assistant")
 
 
 def flac_bytes(samples, sample_rate: int) -> bytes:
@@ -31,7 +30,7 @@ def shard_tar(kept: list[Dialogue]) -> bytes:
         for d in kept:
             rate = d.timeline.sample_rate
             sample = {"__key__": d.dialogue_id, "json": dumps(d).encode()}
-            for name in CHANNELS:
+            for name in manifests.AUDIO_CHANNELS:
                 sample[f"{name}.flac"] = flac_bytes(d.channels[name], rate)
             writer.write(sample)
     return buffer.getvalue()

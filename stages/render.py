@@ -37,13 +37,13 @@ class RenderStage(Stage):
         for dialogue in dialogues:
             try:
                 dialogue.audio = [
-                    self._render_turn(dialogue, i) for i in range(len(dialogue.script.turns))
+                    self.render_turn(dialogue, i) for i in range(len(dialogue.script.turns))
                 ]
-                dialogue.clips = self._backchannels(dialogue) + self._overheard(dialogue)
+                dialogue.clips = self.render_clips(dialogue)
             except (RuntimeError, ValueError) as err:
                 dialogue.reject(self.name, "tts_failed", f"{type(err).__name__}: {err}")
 
-    def _render_turn(self, dialogue: Dialogue, index: int) -> TurnAudio:
+    def render_turn(self, dialogue: Dialogue, index: int) -> TurnAudio:
         turn = dialogue.script.turns[index]
         voice = dialogue.cast.voices[turn.role]
         style = dialogue.cast.styles[index]
@@ -73,6 +73,9 @@ class RenderStage(Stage):
             nonverbal_span_s=span,
             stress_span_s=None if stress is None else _shifted(stress, audio.duration_s - speech_s),
         )
+
+    def render_clips(self, dialogue: Dialogue) -> list[ClipAudio]:
+        return self._backchannels(dialogue) + self._overheard(dialogue)
 
     def _backchannels(self, dialogue: Dialogue) -> list[ClipAudio]:
         """One clip per planned backchannel, in the listener's own voice and neutral style."""

@@ -53,6 +53,13 @@ def test_inspect_shows_the_record_and_extracts_its_audio(finished_job, tmp_path)
     assert (tmp_path / "dlg-0000001.mix.flac").read_bytes()[:4] == b"fLaC"
 
 
+def test_rebuild_renders_a_sample_again_from_its_manifest_row_byte_for_byte(finished_job):
+    result = CliRunner().invoke(main, ["rebuild", "dlg-0000001", "--out", str(finished_job)])
+    assert result.exit_code == 0, result.output
+    identical = json.loads(result.output)["identical"]
+    assert identical == {"mix": True, "user": True, "assistant": True, "background": True}
+
+
 def test_inspect_unknown_id_names_it(finished_job):
     result = CliRunner().invoke(main, ["inspect", "dlg-9999999", "--out", str(finished_job)])
     assert result.exit_code != 0 and "'dlg-9999999' is in neither" in result.output
