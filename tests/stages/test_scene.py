@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -227,3 +229,30 @@ def test_coloured_noise_spectra_tilt_as_named():
     assert low_to_high("white") < 2 < low_to_high("pink") < low_to_high("brown")
     with pytest.raises(ValueError, match="allowed"):
         coloured_noise("purple", 10, 0)
+
+
+@pytest.mark.parametrize(
+    ("scene", "kind"),
+    [
+        (SceneSpec(None, None, audio_event="dog_bark"), "event"),
+        (SceneSpec(None, None, audio_event="phone_ring"), "event"),
+        (SceneSpec(None, None, music="sad_piano"), "music"),
+    ],
+)
+def test_events_and_music_sit_at_their_snr_over_the_speech_they_overlap(scene, kind):
+    d = dialogue(noise_kind=None)
+    d.spec = replace(d.spec, scene=scene, attribute_turn=2)
+    run_scene(d)
+    track = next(t for t in d.timeline.tracks if t.kind == kind)
+    assert track.caption and track.source.startswith(f"{kind}:")
+    if kind == "event":
+        turn = d.timeline.speech()[2]
+        assert track.offset_s <= turn.offset_s and track.end_s >= turn.end_s
+    speech = d.channels["user"] + d.channels["assistant"]
+    source_active = np.abs(d.channels["background"]) > 0
+    measured = overlap_snr_db(
+        speech, d.channels["background"], speech_mask(d.timeline), source_active
+    )
+    assert abs(measured - track.snr_db) < 0.5
+    rebuilt = rebuild(d)
+    assert np.array_equal(rebuilt["mix"], d.channels["mix"])
