@@ -1,6 +1,6 @@
 """Arrow schemas of the Parquet manifests and the rows each record gives.
 
-Contract version 2 (see README): one row per kept dialogue, per turn of a kept dialogue, and
+Contract version 3 (see README): one row per kept dialogue, per turn of a kept dialogue, and
 per rejected dialogue; `shard` and `key` locate the audio in `shards/shard-{shard}.tar`.
 """
 
@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from dialogsmith.records import Dialogue
 from dialogsmith.serialize import dumps
 
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 AUDIO_CHANNELS = ("mix", "user", "assistant", "background")
 """FLAC members of every sample in a shard tar: `<key>.<channel>.flac`."""
 
@@ -42,9 +42,17 @@ DIALOGUES = pa.schema(
         ("noise_snr_db", pa.float64()),
         ("audio_event", pa.string()),
         ("music", pa.string()),
+        ("room_rt60_s", pa.float64()),
+        ("loudness_lufs", pa.float64()),
+        ("overlaps", pa.int32()),
+        ("interruptions", pa.int32()),
+        ("backchannels", pa.int32()),
+        ("non_query", pa.int32()),
         ("duration_s", pa.float64()),
         ("mean_wer", pa.float64()),
         ("max_wer", pa.float64()),
+        ("verdict", pa.string()),
+        ("flags", pa.list_(pa.string())),
         ("script_attempts", pa.int32()),
         ("record_json", pa.string()),
     ]
@@ -67,13 +75,21 @@ TURNS = pa.schema(
         ("reacts_to", pa.string()),
         ("offset_s", pa.float64()),
         ("duration_s", pa.float64()),
+        ("gap_before_s", pa.float64()),
+        ("cut_at_word", pa.int32()),
+        ("channel_effect", pa.string()),
         ("speed_factor", pa.float64()),
         ("gain_db", pa.float64()),
         ("pitch_shift_semitones", pa.float64()),
         ("f0_range_factor", pa.float64()),
         ("hypothesis", pa.string()),
         ("wer", pa.float64()),
+        ("cer", pa.float64()),
         ("asr_confidence", pa.float64()),
+        ("mix_hypothesis", pa.string()),
+        ("mix_wer", pa.float64()),
+        ("checks_passed", pa.list_(pa.string())),
+        ("checks_failed", pa.list_(pa.string())),
     ]
 )
 
@@ -116,9 +132,17 @@ def dialogue_row(d: Dialogue, shard: int) -> dict:
         "noise_snr_db": spec.scene.noise_snr_db,
         "audio_event": spec.scene.audio_event,
         "music": spec.scene.music,
+        "room_rt60_s": d.timeline.room.rt60_s if d.timeline.room else None,
+        "loudness_lufs": d.timeline.loudness_lufs,
+        "overlaps": sum(g < 0 for g in d.timeline.transitions()),
+        "interruptions": sum(t.cut_at_word is not None for t in d.script.turns),
+        "backchannels": sum(t.kind == "backchannel" for t in d.timeline.tracks),
+        "non_query": sum(t.kind == "nonquery" for t in d.timeline.tracks),
         "duration_s": d.timeline.duration_s,
         "mean_wer": d.verification.mean_wer,
         "max_wer": max(c.wer for c in checks),
+        "verdict": d.verification.verdict,
+        "flags": [f.check for f in d.verification.findings],
         "script_attempts": d.script.attempts,
         "record_json": dumps(d),
     }
@@ -126,6 +150,7 @@ def dialogue_row(d: Dialogue, shard: int) -> dict:
 
 def turn_rows(d: Dialogue, shard: int) -> list[dict]:
     speech = {t.turn_index: t for t in d.timeline.speech()}
+    before = [None, *d.timeline.transitions()]
     rows = []
     for turn, style, check in zip(d.script.turns, d.cast.styles, d.verification.turns, strict=True):
         rows.append(
@@ -145,13 +170,21 @@ def turn_rows(d: Dialogue, shard: int) -> list[dict]:
                 "reacts_to": turn.reacts_to,
                 "offset_s": speech[turn.index].offset_s,
                 "duration_s": speech[turn.index].duration_s,
+                "gap_before_s": before[turn.index],
+                "cut_at_word": turn.cut_at_word,
+                "channel_effect": speech[turn.index].effect,
                 "speed_factor": style.speed,
                 "gain_db": style.gain_db,
                 "pitch_shift_semitones": style.pitch_shift_semitones,
                 "f0_range_factor": style.f0_range_factor,
                 "hypothesis": check.hypothesis,
                 "wer": check.wer,
+                "cer": check.cer,
                 "asr_confidence": check.confidence,
+                "mix_hypothesis": check.mix_hypothesis,
+                "mix_wer": check.mix_wer,
+                "checks_passed": [a.attribute for a in check.attributes if a.passed],
+                "checks_failed": [a.attribute for a in check.attributes if not a.passed],
             }
         )
     return rows

@@ -8,6 +8,7 @@ and the audio is written to the shard beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -195,11 +196,27 @@ class Timeline:
     def speech(self) -> list[Track]:
         return [t for t in self.tracks if t.kind == "speech"]
 
+    def transitions(self) -> list[Seconds]:
+        """Each turn's start minus the previous turn's end, in turn order (negative: overlap)."""
+        speech = sorted(self.speech(), key=lambda t: t.turn_index or 0)
+        return [round(b.offset_s - a.end_s, 4) for a, b in pairwise(speech)]
+
     def foreground(self) -> list[Track]:
         return [t for t in self.tracks if t.kind in FOREGROUND_KINDS]
 
     def background(self) -> list[Track]:
         return [t for t in self.tracks if t.kind in BACKGROUND_KINDS]
+
+
+@dataclass(frozen=True)
+class AttributeCheck:
+    """One label checked against a measurement of the audio, by a rule written in `rule`."""
+
+    attribute: str
+    label: str
+    passed: bool
+    rule: str
+    measured: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -210,15 +227,41 @@ class TurnCheck:
     wer: float
     confidence: float
     max_wer: float
+    cer: float = 0.0
+    mix_hypothesis: str | None = None
+    mix_wer: float | None = None
+    attributes: list[AttributeCheck] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
         return self.wer <= self.max_wer
 
 
+Verdict = Literal["kept", "flagged", "rejected"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A failed check: `check` is a stable code (`wer`, `attribute:speed`, `speaker`, ...),
+    `action` what the policy did with it."""
+
+    check: str
+    action: Literal["reject", "flag"]
+    detail: str
+    turn_index: int | None = None
+
+
 @dataclass(frozen=True)
 class Verification:
     turns: list[TurnCheck]
+    findings: list[Finding] = field(default_factory=list)
+    speaker: dict[str, float] = field(default_factory=dict)
+    timeline: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> Verdict:
+        actions = {f.action for f in self.findings}
+        return "rejected" if "reject" in actions else "flagged" if actions else "kept"
 
     @property
     def mean_wer(self) -> float:

@@ -5,7 +5,6 @@ one channel per speaker plus the background and the mix, and normalise the mix's
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from itertools import pairwise
 
 import numpy as np
 
@@ -305,9 +304,3 @@ def _loudness(mix: np.ndarray, rate: int) -> float | None:
         return None
     loudness = pyloudnorm.Meter(rate).integrated_loudness(mix.astype(np.float64))
     return float(loudness) if np.isfinite(loudness) else None
-
-
-def gaps(timeline: Timeline) -> list[float]:
-    """Start of each turn minus the end of the one before (negative: overlap)."""
-    speech = sorted(timeline.speech(), key=lambda t: t.offset_s)
-    return [float(b.offset_s - a.end_s) for a, b in pairwise(speech)]

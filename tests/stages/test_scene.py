@@ -24,7 +24,7 @@ from dialogsmith.records import (
 )
 from dialogsmith.serialize import dumps, loads
 from dialogsmith.stage import ShardBatch
-from dialogsmith.stages.scene import SceneStage, gaps
+from dialogsmith.stages.scene import SceneStage
 from dialogsmith.stages.scene_timing import draw_offset, word_boundaries
 from support import make_spec, small_config
 
@@ -98,7 +98,7 @@ def test_overlap_probability_decides_between_gaps_and_overlaps(probability):
     d = run_scene(
         dialogue(noise_kind=None), **{"scene.turn_taking.overlap_probability": probability}
     )
-    transitions = gaps(d.timeline)
+    transitions = d.timeline.transitions()
     assert all(g < 0 for g in transitions) if probability else all(g > 0 for g in transitions)
     active = {role: quiet(d.channels[role]) == 0 for role in ("user", "assistant")}
     both = active["user"] & active["assistant"]
