@@ -5,8 +5,10 @@ A backend renders `synthesize(text, voice, style) -> Audio` in four steps:
    can realise itself (`engine_pitch_semitones`: espeak-ng's `-p`, flite's `f0_shift`);
 2. a timbre voice (name "base~f1.08-p132-r1.10", settings in `params`, see `timbre.py`)
    gets Praat "Change gender": formant shift, new F0 median, F0 range;
-3. the rest of the pitch shift and `f0_range_factor` are one Praat PSOLA pass
-   (`prosody.apply_prosody`), so every backend honours every style dimension;
+3. the rest of the pitch shift, `f0_range_factor`, and the timbre's rate and tremor are one
+   Praat PSOLA pass (`prosody.apply_prosody`), so every backend honours every style
+   dimension (the neural engines' own duration control hardly moves within +-10 %, so a
+   timbre's rate is not left to them);
 4. the result is brought to one reference speech level (`REFERENCE_LEVEL_DB`), then
    `style.gain_db` is applied, so a gain means the same thing for every backend.
 Peaks above full scale are left to the scene stage, which sees the whole mix; NaN or inf is
@@ -16,7 +18,7 @@ never returned. Every step is deterministic.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from math import gcd
 
 import numpy as np
@@ -61,16 +63,21 @@ class VoiceSpec:
             formant_shift=float(self.param("formant_shift")),
             pitch_median_hz=float(median) if median else None,
             pitch_range_factor=float(self.param("pitch_range_factor", "1.0")),
+            rate=float(self.param("rate", "1.0")),
+            tremor_semitones=float(self.param("tremor_semitones", "0.0")),
         )
 
 
 @dataclass(frozen=True)
 class Timbre:
-    """Praat "Change gender" settings applied after the engine (see `prosody.change_gender`)."""
+    """Praat "Change gender" settings applied after the engine (see `prosody.change_gender`),
+    and the speaker's own rate and F0 tremor (age cues, see `timbre.py`)."""
 
     formant_shift: float = 1.0  # formant frequencies times this
     pitch_median_hz: float | None = None  # None: the engine's median is kept
     pitch_range_factor: float = 1.0  # F0 excursions scaled in semitones around the median
+    rate: float = 1.0  # the speaker's speaking rate; every style speed is relative to it
+    tremor_semitones: float = 0.0  # depth of a `prosody.TREMOR_HZ` F0 modulation
 
 
 @dataclass(frozen=True)
@@ -190,16 +197,24 @@ class TTSBackend(ABC):
             raise ValueError(f"{self.name}: empty text for voice {voice.name!r}")
         self.setup()
         engine_voice = self.voice(voice.base_name)
-        timbre = voice.timbre
+        timbre = voice.timbre or Timbre()
         st = style.pitch_shift_semitones
         engine_st = self.engine_pitch_semitones(engine_voice, st)
-        if timbre and timbre.pitch_median_hz:  # it would undo an engine shift: Praat does all
+        if timbre.pitch_median_hz:  # it would undo an engine shift: Praat does all
             engine_st = 0.0
         audio = self._render(text, engine_voice, replace(style, pitch_shift_semitones=engine_st))
         samples, sr = audio.samples, audio.sample_rate
-        if timbre is not None:
-            samples = prosody.change_gender(samples, sr, **asdict(timbre))
-        samples = prosody.apply_prosody(samples, sr, st - engine_st, style.f0_range_factor)
+        if voice.timbre is not None:
+            gender = (timbre.formant_shift, timbre.pitch_median_hz, timbre.pitch_range_factor)
+            samples = prosody.change_gender(samples, sr, *gender)
+        samples = prosody.apply_prosody(
+            samples,
+            sr,
+            st - engine_st,
+            style.f0_range_factor,
+            1 / timbre.rate,
+            timbre.tremor_semitones,
+        )
         return Audio(level_and_gain(samples, sr, style.gain_db), sr)
 
     def check_voice(self, voice: VoiceSpec) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 
 PITCH_FLOOR_HZ, PITCH_CEILING_HZ = 50.0, 600.0  # range of the first pitch pass
 TIME_STEP_S = 0.01
+TREMOR_HZ = 5.0  # rate of an aged voice's F0 tremor: 4-7 Hz in aged voices, 5 Hz typical
 
 
 def seed_praat(samples: np.ndarray) -> None:
@@ -78,11 +79,14 @@ def apply_prosody(
     pitch_shift_semitones: float = 0.0,
     f0_range_factor: float = 1.0,
     duration_factor: float = 1.0,
+    tremor_semitones: float = 0.0,
 ) -> np.ndarray:
     """One PSOLA pass: every F0 point f becomes median * 2**(st/12) * (f/median)**range, so
-    the range is scaled in semitones around the median; `duration_factor` > 1 lengthens.
+    the range is scaled in semitones around the median, then is modulated by a `TREMOR_HZ`
+    sine of `tremor_semitones` depth; `duration_factor` > 1 lengthens.
     The input comes back unchanged for the identity style or an unvoiced input."""
-    identity = (pitch_shift_semitones, f0_range_factor, duration_factor) == (0.0, 1.0, 1.0)
+    settings = (pitch_shift_semitones, f0_range_factor, duration_factor, tremor_semitones)
+    identity = settings == (0.0, 1.0, 1.0, 0.0)
     if identity or len(samples) < sample_rate // 10:
         return samples
     from parselmouth.praat import call
@@ -97,7 +101,11 @@ def apply_prosody(
     tier = call(pitch, "Down to PitchTier")
     target = f"{median!r} * {2 ** (pitch_shift_semitones / 12)!r} * (self / {median!r})"
     lo, hi = PITCH_FLOOR_HZ * 0.8, PITCH_CEILING_HZ * 1.2
-    call(tier, "Formula", f"max({lo}, min({hi}, {target} ^ {float(f0_range_factor)!r}))")
+    # the tier is in input time; `duration_factor` stretches it, the tremor must not be
+    tremor_hz = float(TREMOR_HZ * duration_factor)
+    tremor = f"2 ^ ({tremor_semitones / 12!r} * sin(2 * pi * {tremor_hz!r} * x))"
+    shaped = f"{target} ^ {float(f0_range_factor)!r} * {tremor}"
+    call(tier, "Formula", f"max({lo}, min({hi}, {shaped}))")
     duration = None
     if duration_factor != 1.0:
         duration = call("Create DurationTier", "duration", sound.xmin, sound.xmax)

@@ -1,18 +1,28 @@
-"""Timbres: engine voices made into many stable speakers with Praat "Change gender".
+"""Timbres: engine voices made into many stable speakers of every gender and age group.
 
-A timbre is a base voice plus three settings: formant shift (vocal-tract length), F0 median
-and F0 range. Its ref names it stably, "piper:en_US-joe-medium~f1.08-p132-r1.10", and
-`registry.resolve_voice` turns that ref into a `VoiceSpec` carrying the settings in `params`,
-so records and manifests name timbres like any other voice.
+A timbre is a base voice plus five settings: formant shift (vocal-tract length), F0 median,
+F0 range, speaking rate and F0 tremor. Its ref names it stably,
+"piper:en_US-joe-medium~f0.95-p135-r0.80-s0.88-t0.50" (rate and tremor are written only when
+set), and `registry.resolve_voice` turns that ref into a `VoiceSpec` carrying the settings in
+`params`, so records and manifests name timbres like any other voice. Praat "Change gender"
+realises the first three, the engine's speed the rate and a PSOLA pass the tremor (`base.py`).
 
-Labels follow from the settings by one written rule (`timbre_labels`):
+Age groups are drawn from `AGE_SETTINGS`, after published adult norms: men's F0 falls from
+the twenties to middle age and rises again in old age (Hollien & Shipp 1972: about 120, 110,
+140 Hz), women's falls with age (Stoicheff 1981: about 225 to 200 Hz); formants fall as the
+vocal tract lengthens with age; older speakers speak 10-20 % slower, with a flatter F0 and
+an unsteady (tremulous) F0. Youth: higher F0 for the gender, slightly raised formants, a
+wide F0 range, a slightly faster rate. A base of the other gender also gets the formant
+shift of `CROSS_GENDER_FORMANT`.
+
+Labels follow from the settings by one written rule (`timbre_labels`), so any ref has them:
 - gender: female if the F0 median is at least 157.5 Hz, else male (a 150 Hz threshold
   separated every espeak-ng variant); without a median the base voice's gender;
-- age: "elderly" if the F0 range factor is at most 0.85 and the formants are not raised
-  (shift <= 0.98: a flatter, lower, longer-tract voice); "youth" if the formants are raised
-  (>= 1.04), the range not reduced (>= 1.0) and the median high for the gender (>= 125 Hz
-  male, >= 215 Hz female); otherwise "adult";
-- accent: the base voice's (espeak-ng bases give gb, scotland, caribbean, ...).
+- age: "elderly" if the F0 tremors (>= 0.2 semitones) or rate and range are both reduced
+  (rate <= 0.93, range <= 0.9); "youth" if the median is high for the gender (>= 119 Hz male,
+  >= 213 Hz female), the range wide (>= 1.05) and the rate not reduced (>= 1.0); otherwise
+  "middle_aged" (the taxonomy's three values);
+- accent and language: the base voice's (espeak-ng bases give gb, scotland, ..., and zh).
 """
 
 from __future__ import annotations
@@ -35,10 +45,37 @@ DEFAULT_BASES = (
     "flite:slt",
     "flite:awb",
 )
-MEDIAN_HZ = {"male": (85.0, 150.0), "female": (165.0, 260.0)}
-AGE_WEIGHTS = {"adult": 0.5, "elderly": 0.25, "youth": 0.25}  # drawn per same-gender voice
+MEDIAN_HZ = {"male": (85.0, 150.0), "female": (165.0, 260.0)}  # every bank median lies here
+AGES = ("middle_aged", "elderly", "youth")
+YOUTH_MEDIAN_HZ = {"male": 119.0, "female": 213.0}
 CANDIDATES = 24  # draws per bank voice; the most distinct one is kept
-_SUFFIX = re.compile(r"f(\d+(?:\.\d+)?)(?:-p(\d+(?:\.\d+)?))?-r(\d+(?:\.\d+)?)")
+_NUMBER = r"(\d+(?:\.\d+)?)"
+_SUFFIX = re.compile(rf"f{_NUMBER}(?:-p{_NUMBER})?-r{_NUMBER}(?:-s{_NUMBER})?(?:-t{_NUMBER})?")
+
+
+@dataclass(frozen=True)
+class AgeSettings:
+    """Uniform ranges of one gender and age group's timbre settings."""
+
+    median_hz: tuple[float, float]
+    formant: tuple[float, float]  # the age part of the formant shift
+    range_factor: tuple[float, float]
+    rate: tuple[float, float]
+    tremor_semitones: tuple[float, float] = (0.0, 0.0)
+
+
+_OLD = {"range_factor": (0.75, 0.88), "rate": (0.85, 0.92), "tremor_semitones": (0.5, 0.9)}
+AGE_SETTINGS = {
+    ("male", "youth"): AgeSettings((120, 140), (1.03, 1.07), (1.05, 1.3), (1.0, 1.08)),
+    ("male", "middle_aged"): AgeSettings((92, 117), (0.98, 1.02), (0.9, 1.1), (0.97, 1.03)),
+    ("male", "elderly"): AgeSettings((122, 145), (0.93, 0.97), **_OLD),
+    ("female", "youth"): AgeSettings((215, 250), (1.03, 1.07), (1.05, 1.3), (1.0, 1.08)),
+    ("female", "middle_aged"): AgeSettings((180, 210), (0.98, 1.02), (0.9, 1.1), (0.97, 1.03)),
+    ("female", "elderly"): AgeSettings((168, 195), (0.93, 0.97), **_OLD),
+}
+CROSS_GENDER_FORMANT = {"female": (1.08, 1.13), "male": (0.88, 0.92)}  # by the target gender
+
+Settings = tuple[float, int | None, float, float, float]  # formant, median, range, rate, tremor
 
 
 @dataclass(frozen=True)
@@ -47,6 +84,8 @@ class TimbreSpec:
     formant_shift: float = 1.0
     pitch_median_hz: float | None = None  # None: the base voice's median
     pitch_range_factor: float = 1.0
+    rate: float = 1.0
+    tremor_semitones: float = 0.0
     gender: str = field(kw_only=True)
     age: str = field(kw_only=True)
     accent: str = field(kw_only=True)
@@ -55,25 +94,34 @@ class TimbreSpec:
     def ref(self) -> str:
         """Stable name, e.g. "piper:en_US-joe-medium~f1.08-p132-r1.10"."""
         median = "" if self.pitch_median_hz is None else f"-p{self.pitch_median_hz:.0f}"
-        return f"{self.base}~f{self.formant_shift:.2f}{median}-r{self.pitch_range_factor:.2f}"
+        rate = "" if self.rate == 1.0 else f"-s{self.rate:.2f}"
+        tremor = "" if self.tremor_semitones == 0.0 else f"-t{self.tremor_semitones:.2f}"
+        suffix = f"f{self.formant_shift:.2f}{median}-r{self.pitch_range_factor:.2f}{rate}{tremor}"
+        return f"{self.base}~{suffix}"
 
     def voice(self) -> VoiceSpec:
         return resolve_voice(self.ref)
 
 
 def timbre_labels(
-    base_gender: str, formant_shift: float, pitch_median_hz: float | None, range_factor: float
+    base_gender: str,
+    formant_shift: float,
+    pitch_median_hz: float | None,
+    range_factor: float,
+    rate: float = 1.0,
+    tremor_semitones: float = 0.0,
 ) -> tuple[str, str]:
-    """(gender, age) by the rule in the module docstring."""
+    """(gender, age) by the rule in the module docstring; the formant shift does not enter
+    it (it follows the gender and the age, see `AGE_SETTINGS`)."""
     gender = base_gender if pitch_median_hz is None else "male"
     if pitch_median_hz is not None and pitch_median_hz >= 157.5:
         gender = "female"
-    high = pitch_median_hz is not None and pitch_median_hz >= (215 if gender == "female" else 125)
-    if range_factor <= 0.85 and formant_shift <= 0.98:
+    if tremor_semitones >= 0.2 or (rate <= 0.93 and range_factor <= 0.9):
         return gender, "elderly"
-    if formant_shift >= 1.04 and range_factor >= 1.0 and high:
+    high = pitch_median_hz is not None and pitch_median_hz >= YOUTH_MEDIAN_HZ[gender]
+    if high and range_factor >= 1.05 and rate >= 1.0:
         return gender, "youth"
-    return gender, "adult"
+    return gender, "middle_aged"
 
 
 def timbre_voice(base: VoiceSpec, suffix: str) -> VoiceSpec:
@@ -81,75 +129,89 @@ def timbre_voice(base: VoiceSpec, suffix: str) -> VoiceSpec:
     match = _SUFFIX.fullmatch(suffix)
     if match is None or base.timbre is not None:
         raise ValueError(
-            f"timbre {base.backend}:{base.name}~{suffix} must be 'base~f<formant>[-p<Hz>]-r<range>'"
-            f" on an engine voice, e.g. '{base.backend}:{base.base_name}~f1.08-p132-r1.10'"
+            f"timbre {base.backend}:{base.name}~{suffix} must be "
+            "'base~f<formant>[-p<Hz>]-r<range>[-s<rate>][-t<tremor>]' on an engine voice, e.g. "
+            f"'{base.backend}:{base.base_name}~f1.08-p132-r1.10'"
         )
     formant, range_factor = float(match[1]), float(match[3])
     median = round(float(match[2])) if match[2] else None
-    if not (0.7 <= formant <= 1.4 and 0.0 <= range_factor <= 3.0 and 50 <= (median or 100) <= 400):
+    rate, tremor = float(match[4] or 1.0), float(match[5] or 0.0)
+    if not (
+        0.7 <= formant <= 1.4
+        and 0.0 <= range_factor <= 3.0
+        and 50 <= (median or 100) <= 400
+        and 0.5 <= rate <= 2.0
+        and tremor <= 2.0
+    ):
         raise ValueError(
-            f"timbre {suffix!r}: need formant in [0.7, 1.4], median in [50, 400] Hz, range <= 3"
+            f"timbre {suffix!r}: need formant in [0.7, 1.4], median in [50, 400] Hz, range <= 3,"
+            " rate in [0.5, 2], tremor <= 2 semitones"
         )
-    settings = (round(formant, 2), median, round(range_factor, 2))
+    settings = (round(formant, 2), median, round(range_factor, 2), round(rate, 2), round(tremor, 2))
     spec = TimbreSpec(f"{base.backend}:{base.name}", *settings, **_labels(base, settings))
     params = [
         ("formant_shift", f"{spec.formant_shift:.2f}"),
         ("pitch_median_hz", "" if median is None else str(median)),
         ("pitch_range_factor", f"{spec.pitch_range_factor:.2f}"),
+        ("rate", f"{spec.rate:.2f}"),
+        ("tremor_semitones", f"{spec.tremor_semitones:.2f}"),
         ("age", spec.age),
     ]
     name = spec.ref.partition(":")[2]
     return replace(base, name=name, gender=spec.gender, params=(*base.params, *params))
 
 
-def _draw(rng: np.random.Generator, base_gender: str, gender: str) -> tuple[float, int, float]:
-    """(formant shift, F0 median, range factor), rounded as the ref writes them."""
-    lo, hi = MEDIAN_HZ[gender]
+def _draw(rng: np.random.Generator, base_gender: str, gender: str, age: str) -> Settings:
+    """Settings of one (gender, age) cell from `AGE_SETTINGS`, rounded as the ref writes them."""
+    cell = AGE_SETTINGS[gender, age]
+    formant = rng.uniform(*cell.formant)
     if gender != base_gender:  # across genders the vocal tract must change too
-        formant = rng.uniform(1.07, 1.15) if gender == "female" else rng.uniform(0.88, 0.94)
-        median, range_factor = rng.uniform(lo, hi - 25), rng.uniform(0.86, 1.2)
-    else:
-        age = rng.choice(list(AGE_WEIGHTS), p=list(AGE_WEIGHTS.values()))
-        if age == "elderly":
-            formant, range_factor = rng.uniform(0.88, 0.97), rng.uniform(0.7, 0.84)
-            median = rng.uniform(lo + 10, hi - 15) if gender == "male" else rng.uniform(lo, 205)
-        elif age == "youth":
-            formant, range_factor = rng.uniform(1.05, 1.12), rng.uniform(1.0, 1.3)
-            median = rng.uniform(130 if gender == "male" else 220, hi)
-        else:
-            formant, range_factor = rng.uniform(0.93, 1.03), rng.uniform(0.86, 1.25)
-            median = rng.uniform(lo, hi - 10)
-    return round(float(formant), 2), round(float(median)), round(float(range_factor), 2)
+        formant *= rng.uniform(*CROSS_GENDER_FORMANT[gender])
+    return (
+        round(float(formant), 2),
+        round(float(rng.uniform(*cell.median_hz))),
+        round(float(rng.uniform(*cell.range_factor)), 2),
+        round(float(rng.uniform(*cell.rate)), 2),
+        round(float(rng.uniform(*cell.tremor_semitones)), 2),
+    )
 
 
-def _separation(a: tuple[float, int, float], b: tuple[float, int, float]) -> float:
+def _separation(a: Settings, b: Settings) -> float:
     """Distance of two settings: 2 semitones of F0 median or 5 % of formant shift count 1."""
     return float(np.hypot(12 * np.log2(a[1] / b[1]) / 2.0, (a[0] - b[0]) / 0.05))
 
 
+def bank_cells(base_gender: str) -> list[tuple[str, str]]:
+    """The (gender, age) cells a base's timbres cycle through: its own gender's first."""
+    other = "female" if base_gender == "male" else "male"
+    return [(gender, age) for gender in (base_gender, other) for age in AGES]
+
+
 def build_timbre_bank(base_refs: list[str], per_base: int, seed: int) -> list[TimbreSpec]:
-    """`per_base` timbres per base voice: two in three keep the base's gender, one in three
-    crosses it. Each is the best of `CANDIDATES` draws: the one farthest (`_separation`)
-    from the base's timbres drawn before it. Deterministic in (seed, base ref), so adding a
-    base changes no other voice."""
+    """`per_base` timbres per base voice, cycling through `bank_cells`, so six per base cover
+    every gender and age group. Each is the best of `CANDIDATES` draws: the one farthest
+    (`_separation`) from the base's timbres drawn before it. Deterministic in (seed, base
+    ref), so adding a base changes no other voice."""
     bank: list[TimbreSpec] = []
     for ref in base_refs:
         base = resolve_voice(ref)
         rng = np.random.default_rng([seed, zlib.crc32(ref.encode())])
-        drawn: list[tuple[float, int, float]] = []
+        cells = bank_cells(base.gender)
+        drawn: list[Settings] = []
         for i in range(per_base):
-            other = "female" if base.gender == "male" else "male"
-            gender = other if i % 3 == 2 else base.gender
-            candidates = [_draw(rng, base.gender, gender) for _ in range(CANDIDATES)]
+            gender, age = cells[i % len(cells)]
+            candidates = [_draw(rng, base.gender, gender, age) for _ in range(CANDIDATES)]
             settings = max(
                 candidates, key=lambda c: min((_separation(c, d) for d in drawn), default=0)
             )
             drawn.append(settings)
-            bank.append(TimbreSpec(ref, *settings, **_labels(base, settings)))
+            labels = _labels(base, settings)
+            assert (labels["gender"], labels["age"]) == (gender, age), (ref, settings)
+            bank.append(TimbreSpec(ref, *settings, **labels))
     return bank
 
 
-def _labels(base: VoiceSpec, settings: tuple[float, int | None, float]) -> dict[str, str]:
+def _labels(base: VoiceSpec, settings: Settings) -> dict[str, str]:
     gender, age = timbre_labels(base.gender, *settings)
     return {"gender": gender, "age": age, "accent": base.accent}
 

@@ -38,8 +38,8 @@ def test_bank_is_deterministic_sized_and_in_range():
     for spec in bank:
         lo, hi = MEDIAN_HZ[spec.gender]
         assert lo <= spec.pitch_median_hz <= hi
-        assert 0.88 <= spec.formant_shift <= 1.15 and 0.7 <= spec.pitch_range_factor <= 1.3
-    assert {s.age for s in bank} == {"adult", "elderly", "youth"}
+        assert 0.8 <= spec.formant_shift <= 1.22 and 0.75 <= spec.pitch_range_factor <= 1.3
+    assert {s.age for s in bank} == {"middle_aged", "elderly", "youth"}
     assert {"us", "gb", "scotland", "caribbean"} <= {s.accent for s in bank}
     # adding a base leaves the other bases' voices as they were
     assert build_timbre_bank(["flite:slt", "hibari:heart"], 6, 7)[6:] == bank[:6]
@@ -62,10 +62,13 @@ def test_every_bank_ref_round_trips_through_resolve_voice():
 
 
 def test_labels_follow_the_written_rule():
-    assert timbre_labels("male", 1.0, 200.0, 1.0) == ("female", "adult")
-    assert timbre_labels("female", 0.95, 100.0, 0.8) == ("male", "elderly")
+    assert timbre_labels("male", 1.0, 200.0, 1.0) == ("female", "middle_aged")
+    assert timbre_labels("female", 0.95, 100.0, 0.8, 0.9) == ("male", "elderly")
+    assert timbre_labels("female", 0.95, 100.0, 1.0, 1.0, 0.5) == ("male", "elderly")
+    assert timbre_labels("female", 0.95, 100.0, 0.8) == ("male", "middle_aged")  # rate kept
     assert timbre_labels("male", 1.08, 140.0, 1.1) == ("male", "youth")
-    assert timbre_labels("female", 1.2, None, 1.2) == ("female", "adult")
+    assert timbre_labels("male", 1.08, 140.0, 1.1, 0.95) == ("male", "middle_aged")
+    assert timbre_labels("female", 1.2, None, 1.2) == ("female", "middle_aged")
 
 
 def test_bad_timbre_refs_name_the_expected_form():
@@ -73,7 +76,9 @@ def test_bad_timbre_refs_name_the_expected_form():
         resolve_voice("piper:en_US-joe-medium~big")
     with pytest.raises(ValueError, match=r"formant in \[0.7, 1.4\]"):
         resolve_voice("flite:slt~f2.00-r1.00")
-    ref = TimbreSpec("flite:slt", 1.1, None, 0.9, gender="female", age="adult", accent="us").ref
+    ref = TimbreSpec(
+        "flite:slt", 1.1, None, 0.9, gender="female", age="middle_aged", accent="us"
+    ).ref
     assert resolve_voice(ref).name == "slt~f1.10-r0.90"
     bare = VoiceSpec("flite", "slt~f1.10-r0.90", "female", "us")  # not built by resolve_voice
     with pytest.raises(ValueError, match="carries no timbre settings"):
