@@ -1,4 +1,9 @@
-"""espeak-ng (Debian binary): robotic but fast, with many English accents and voice variants.
+"""espeak-ng (Debian binary): robotic but fast, with many English accents and voice variants,
+and Mandarin.
+
+Mandarin is the `cmn-latn-pinyin` voice: it reads Chinese characters with their tones and
+digits as Mandarin numbers. The plain `cmn` voice of espeak-ng 1.51 (Debian 12) reads the
+tone digits of its own pinyin as English numbers ("ni three hao three"), so it is not offered.
 
 Speed -> words per minute (175 * speed). Pitch -> the `-p` setting (50 is the voice's own;
 about 5.5 steps per semitone, measured); male variants stop going down below about -2.5
@@ -23,7 +28,9 @@ ACCENTS = {  # espeak-ng language id -> accent label
     "en-gb-scotland": "scotland",
     "en-us-nyc": "us-nyc",
     "en-029": "caribbean",
+    "cmn-latn-pinyin": "cmn",
 }
+LANGUAGES = {"cmn-latn-pinyin": "zh"}  # the others are English
 VARIANTS = {**{f"m{i}": "male" for i in range(1, 8)}, **{f"f{i}": "female" for i in range(1, 6)}}
 BASE_WPM = 175
 PITCH_STEPS_PER_SEMITONE = 5.5
@@ -36,6 +43,7 @@ def _voice(lang: str, variant: str) -> VoiceSpec:
         name=f"{lang}+{variant}",
         gender=VARIANTS[variant],
         accent=ACCENTS[lang],
+        language=LANGUAGES.get(lang, "en"),
         params=(("language", lang), ("variant", variant)),
     )
 
@@ -45,7 +53,7 @@ VOICES = [_voice(lang, var) for lang in ACCENTS for var in VARIANTS]
 
 class EspeakBackend(CommandLineBackend):
     name = "espeak-ng"
-    capabilities = Capabilities(languages=frozenset({"en"}), natural=False)
+    capabilities = Capabilities(languages=frozenset({"en", "zh"}), natural=False)
     voice_list = tuple(VOICES)
 
     def __init__(self, binary: str = "espeak-ng") -> None:
