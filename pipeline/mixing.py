@@ -85,11 +85,12 @@ def render_unscaled(
     for track in timeline.foreground():
         samples = _foreground_samples(track, turns, clips, rate)
         if track.effect:
-            from dialogsmith.stages.scene_channel import apply_effect
+            from dialogsmith.stages.scene_sources import apply_effect
 
             samples = apply_effect(samples, rate, track.effect, track.seed or 0)
         if room is not None and track.room_position:
-            samples = room.reverberate(samples, track.room_position)
+            ringing = np.zeros(round(timeline.room.rt60_s * rate), dtype=np.float32)
+            samples = room.reverberate(np.concatenate([samples, ringing]), track.room_position)
         _place(channels[track.channel], samples, track, rate)
     speech = channels["user"] + channels["assistant"]
     active = speech_mask(timeline)

@@ -8,6 +8,10 @@ VENV=${VENV:-.venv}
 need_apt=()
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 command -v flite >/dev/null || need_apt+=(flite)
+command -v fluidsynth >/dev/null || need_apt+=(fluidsynth)
+[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need_apt+=(fluid-soundfont-gm)
+[ -d /usr/share/sounds/freedesktop ] || need_apt+=(sound-theme-freedesktop)
+[ -f /usr/share/sounds/Oxygen-Im-Phone-Ring.ogg ] || need_apt+=(oxygen-sounds)
 if ((${#need_apt[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

@@ -284,7 +284,7 @@ class _TimelineBuilder:
             return None
         from dialogsmith.stages.scene_sources import sample_room
 
-        return sample_room(room, rng)
+        return sample_room(room, int(rng.integers(2**31)))
 
     def _record_cuts(self, cut_words: dict[int, int]) -> None:
         if not cut_words:

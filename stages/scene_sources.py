@@ -68,31 +68,13 @@ def apply_effect(samples: np.ndarray, rate: int, effect: str, seed: int) -> np.n
     return apply_channel(samples, rate, parse_channel(effect), seed).astype(np.float32)
 
 
-def sample_room(config: RoomConfig, rng: np.random.Generator) -> Room:
-    """A shoebox room with the user and the assistant at least 0.5 m from the walls, each
-    with a microphone 0.3-1.2 m away in the horizontal plane."""
-    dims = tuple(round(float(rng.uniform(*axis)), 2) for axis in config.dimensions_m)
-    rt60 = round(float(rng.uniform(*config.rt60_s)), 3)
-    positions, mics = {}, {}
-    for role in ("user", "assistant"):
-        where = _inside(dims, rng)
-        positions[role] = where
-        mics[role] = _near(where, dims, rng)
-    return Room(dims, rt60, positions, mics, seed=int(rng.integers(2**31)))
+def sample_room(config: RoomConfig, seed: int) -> Room:
+    """A shoebox room from the configured ranges with the user and the assistant in it."""
+    from dialogsmith.stages.scene_room import RoomRanges, sample_room_spec
 
-
-def _inside(dims: tuple[float, ...], rng: np.random.Generator) -> tuple[float, float, float]:
-    x, y = (float(rng.uniform(0.5, d - 0.5)) for d in dims[:2])
-    return (round(x, 2), round(y, 2), round(float(rng.uniform(1.1, 1.7)), 2))
-
-
-def _near(
-    at: tuple[float, float, float], dims: tuple[float, ...], rng: np.random.Generator
-) -> tuple[float, float, float]:
-    angle, distance = rng.uniform(0, 2 * np.pi), rng.uniform(0.3, 1.2)
-    x = float(np.clip(at[0] + distance * np.cos(angle), 0.3, dims[0] - 0.3))
-    y = float(np.clip(at[1] + distance * np.sin(angle), 0.3, dims[1] - 0.3))
-    return (round(x, 2), round(y, 2), at[2])
+    ranges = RoomRanges(dimensions_m=config.dimensions_m, rt60_s=config.rt60_s)
+    spec = sample_room_spec(seed, ranges, speakers=("user", "assistant"))
+    return Room(spec.dimensions_m, spec.rt60_s, spec.positions_m, spec.microphones_m, seed=seed)
 
 
 class RoomAcoustics:

@@ -256,3 +256,42 @@ def test_events_and_music_sit_at_their_snr_over_the_speech_they_overlap(scene, k
     assert abs(measured - track.snr_db) < 0.5
     rebuilt = rebuild(d)
     assert np.array_equal(rebuilt["mix"], d.channels["mix"])
+
+
+def test_a_room_reverberates_the_users_channel_only_and_rebuilds_identically():
+    dry = run_scene(dialogue(noise_kind=None), **{"scene.loudness_lufs": None})
+    wet = run_scene(
+        dialogue(noise_kind=None), **{"scene.loudness_lufs": None, "scene.room.probability": 1.0}
+    )
+    room = wet.timeline.room
+    assert room is not None and 0.2 <= room.rt60_s <= 0.6
+    user = [t for t in wet.timeline.speech() if t.channel == "user"]
+    assert all(t.room_position == "user" for t in user)
+    assert all(t.room_position is None for t in wet.timeline.speech() if t.channel == "assistant")
+    end = round(user[0].end_s * RATE)
+    tail = wet.channels["user"][end : end + RATE // 10]
+    assert np.abs(tail).max() > 1e-3, "reverberation rings on after the turn ends"
+    assert not np.array_equal(wet.channels["user"], dry.channels["user"])
+    rebuilt = rebuild(wet)
+    assert np.array_equal(rebuilt["user"], wet.channels["user"])
+
+
+def test_low_fidelity_degrades_only_the_labelled_turn():
+    from dialogsmith.stages.scene_channel import effective_bandwidth_hz
+
+    d = dialogue(noise_kind=None)
+    rng = np.random.default_rng(0)
+    for a in d.audio:  # broadband speech stand-in: the band limit must show
+        a.samples = (a.samples + 0.05 * rng.standard_normal(len(a.samples))).astype(np.float32)
+    turns = list(d.script.turns)
+    turns[2] = replace(turns[2], labels={"fidelity": "low"})
+    d.script = replace(d.script, turns=turns)
+    run_scene(d, **{"scene.loudness_lufs": None})
+    speech = d.timeline.speech()
+    assert speech[2].effect and all(t.effect is None for i, t in enumerate(speech) if i != 2)
+
+    def bandwidth(track):
+        piece = d.channels["user"][round(track.offset_s * RATE) : round(track.end_s * RATE)]
+        return effective_bandwidth_hz(piece, RATE)
+
+    assert bandwidth(speech[2]) < 4000 < bandwidth(speech[0])
