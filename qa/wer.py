@@ -3,7 +3,10 @@
 Normalisation makes the script and the ASR transcript comparable: lower case, curly quotes
 straightened, common contractions expanded, numbers written out as words ("2" == "two",
 "1,250" == "one thousand two hundred fifty", "3rd" == "third", "9.99" == "nine point nine nine",
-"50%" == "fifty percent"), hyphens split, punctuation removed, whitespace collapsed.
+"50%" == "fifty percent"), amounts of money read out ("$5" == "five dollars",
+"$4.50" == "four dollars fifty cents", also £ and €), a few spellings unified ("cannot" ==
+"can not", "alright" == "all right", "OK" == "okay"), hyphens split, punctuation removed,
+whitespace collapsed.
 """
 
 from __future__ import annotations
@@ -28,7 +31,20 @@ _ORDINAL_WORDS = {
     "nine": "ninth",
     "twelve": "twelfth",
 }
-_SPELLINGS = {"ok": "okay", "mr": "mister", "mrs": "missus", "dr": "doctor"}
+_SPELLINGS = {
+    "ok": "okay",
+    "mr": "mister",
+    "mrs": "missus",
+    "dr": "doctor",
+    "cannot": "can not",
+    "alright": "all right",
+}
+_CURRENCY = {  # symbol: (unit, units, sub-unit, sub-units)
+    "$": ("dollar", "dollars", "cent", "cents"),
+    "£": ("pound", "pounds", "penny", "pence"),
+    "€": ("euro", "euros", "cent", "cents"),
+}
+_MONEY = re.compile(r"([$£€])\s?(\d+(?:,\d{3})*)(?:\.(\d\d))?(?![\d.]\d)")
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*)(?:\.(\d+))?(st|nd|rd|th)?(%)?(?![\d])")
 
@@ -82,9 +98,20 @@ def _expand_number(m: re.Match[str]) -> str:
     return f" {words} "
 
 
+def _expand_money(m: re.Match[str]) -> str:
+    symbol, whole, cents = m.groups()
+    unit, units, sub, subs = _CURRENCY[symbol]
+    amount = int(whole.replace(",", ""))
+    words = f"{number_to_words(amount)} {unit if amount == 1 else units}"
+    if cents and int(cents):
+        words += f" {number_to_words(int(cents))} {sub if int(cents) == 1 else subs}"
+    return f" {words} "
+
+
 def normalize_text(text: str) -> str:
     """Comparable form of a script line or transcript (see the module docstring)."""
     text = text.replace("’", "'").replace("‘", "'").replace("&", " and ")
+    text = _MONEY.sub(_expand_money, text)
     text = _NUMBER.sub(_expand_number, text)
     return _TRANSFORM(text)
 
