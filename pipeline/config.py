@@ -19,7 +19,18 @@ from dialogsmith.engines.config import EngineConfig
 from dialogsmith.taxonomy import ATTRIBUTE_VALUES, EVENT_KINDS, TARGET_ATTRIBUTES
 from dialogsmith.tts_backends.registry import resolve_voice
 
-REALISED_TODAY = ["gender", "emotion", "speed", "volume", "stress", "non_verbal"]
+REALISED_TODAY = [
+    "gender",
+    "age",
+    "emotion",
+    "speed",
+    "volume",
+    "stress",
+    "non_verbal",
+    "fidelity",
+    "audio_event",
+    "music",
+]
 """Targets the embedded voice and render stages make audible today (see README)."""
 
 
@@ -57,6 +68,12 @@ class PlanConfig(Section):
         default_factory=list,
         description="Speaker attributes every user identity carries besides gender (as labels "
         "on every dialogue, not only when targeted); only ask for what the voices realise.",
+    )
+    realisable_only: bool = Field(
+        True,
+        description="Plan only the values some voice here can speak (accents: us and gb on the "
+        "embedded voices); False plans every taxonomy value and lets the voice stage reject "
+        "the rest as not_realisable.",
     )
     speaker_pool: int = Field(
         240, ge=2, description="Distinct user identities; each keeps its attributes and voice."
@@ -170,21 +187,29 @@ class StyleConfig(Section):
 
 class VoiceConfig(Section):
     user_bank_bases: list[str] = Field(
-        default=["hibari:heart", "piper:en_US-joe-medium"],
+        default=[
+            "hibari:heart",
+            "piper:en_US-joe-medium",
+            "espeak-ng:en-gb+m3",
+            "espeak-ng:en-gb+f2",
+            "espeak-ng:cmn-latn-pinyin+f2",
+            "espeak-ng:cmn-latn-pinyin+m3",
+        ],
         description="Base voices of the user timbre bank (Praat formant and pitch variants); "
         "empty: use `user_voices` as they are.",
     )
     user_bank_per_base: int = Field(
-        8, ge=1, le=100, description="Timbre variants drawn per base voice."
+        12, ge=1, le=100, description="Timbre variants per base voice (cycling gender x age)."
     )
     user_voices: dict[Literal["male", "female"], list[str]] = Field(
         default={"female": ["hibari:heart"], "male": ["piper:en_US-joe-medium"]},
         description="User voices per gender as 'backend:voice'.",
     )
     assistant_voices: list[str] = Field(
-        default=["flite:slt", "flite:rms"],
+        default=["flite:slt", "flite:rms", "espeak-ng:cmn-latn-pinyin+f2"],
         min_length=1,
-        description="Assistant voices as 'backend:voice'.",
+        description="Assistant voices as 'backend:voice'; each dialogue takes one that speaks "
+        "its language.",
     )
     overheard_voices: list[str] = Field(
         default=["flite:awb", "flite:kal16"],

@@ -62,7 +62,7 @@ def main() -> None:
         write_scripts(config, path)
     if args.scripts_only:
         return
-    from bench_scene_report import report  # noqa: PLC0415  (phase 2 lives next to this file)
+    from bench_scene_report import report  # phase 2 lives next to this file
 
     result = report(config, read_scripts(path))
     text = json.dumps(result, indent=2)

@@ -13,6 +13,7 @@ from dialogsmith.seeding import derive_seed, dialogue_seed, stage_rng
 from dialogsmith.stage import Resources, ShardBatch, Stage
 from dialogsmith.stages.speakers import SpeakerPool
 from dialogsmith.stages.topics import TopicBank
+from dialogsmith.stages.voice import VOICED, voiced_values
 from dialogsmith.taxonomy import ATTRIBUTE_VALUES, TAXONOMY
 
 
@@ -20,11 +21,20 @@ def dialogue_id(index: int) -> str:
     return f"dlg-{index:07d}"
 
 
+def plannable_values(attribute: str, realisable_only: bool = True) -> tuple[str, ...]:
+    """The attribute's values, less those no voice here can speak (accents) when asked."""
+    values = ATTRIBUTE_VALUES[attribute]
+    if not realisable_only or attribute not in VOICED:
+        return values
+    spoken = voiced_values(attribute)
+    return tuple(v for v in values if v in spoken) or values
+
+
 def balanced_target(config: JobConfig, index: int) -> tuple[str, str]:
     """Attributes round-robin; each attribute's values in seeded blocks, so counts stay even."""
     attributes = config.plan.attributes
     attribute = attributes[index % len(attributes)]
-    values = ATTRIBUTE_VALUES[attribute]
+    values = plannable_values(attribute, config.plan.realisable_only)
     round_, position = divmod(index // len(attributes), len(values))
     order = np.random.default_rng(derive_seed(config.seed, "plan", attribute, round_))
     return attribute, values[order.permutation(len(values))[position]]
@@ -39,7 +49,7 @@ def weighted_choice(rng: np.random.Generator, options: list[str], weights: dict[
 
 def weighted_target(plan: PlanConfig, rng: np.random.Generator) -> tuple[str, str]:
     attribute = weighted_choice(rng, plan.attributes, plan.weights)
-    values = list(ATTRIBUTE_VALUES[attribute])
+    values = list(plannable_values(attribute, plan.realisable_only))
     return attribute, weighted_choice(rng, values, plan.value_weights.get(attribute, {}))
 
 
@@ -51,7 +61,7 @@ class PlanStage(Stage):
         self.topics = TopicBank.load()
         plan = self.config.plan
         wanted = {"gender", *plan.speaker_attributes, *plan.attributes}
-        self.speakers = SpeakerPool(plan.speaker_pool, wanted)
+        self.speakers = SpeakerPool(plan.speaker_pool, wanted, plan.realisable_only)
 
     def transform(self, dialogues: list[Dialogue], batch: ShardBatch) -> None:
         first = batch.first_index

@@ -18,17 +18,19 @@ class SpeakerPool:
     """`attributes` beyond gender (age, accent) are given to identities only when planned, so a
     label is never attached to a speaker unless the job asked for it."""
 
-    def __init__(self, size: int, attributes: set[str]) -> None:
+    def __init__(self, size: int, attributes: set[str], realisable_only: bool = True) -> None:
+        self.realisable_only = realisable_only
         self.by_language = {
             lang: self._build(lang, size, attributes) for lang in ATTRIBUTE_VALUES["language"]
         }
 
-    @staticmethod
-    def _build(language: str, size: int, attributes: set[str]) -> list[SpeakerSpec]:
+    def _build(self, language: str, size: int, attributes: set[str]) -> list[SpeakerSpec]:
+        from dialogsmith.stages.plan import plannable_values
+
         genders = ATTRIBUTE_VALUES["gender"]
         ages = ATTRIBUTE_VALUES["age"] if "age" in attributes else (None,)
         with_accent = "accent" in attributes and language == "en"
-        accents = ATTRIBUTE_VALUES["accent"] if with_accent else (None,)
+        accents = plannable_values("accent", self.realisable_only) if with_accent else (None,)
         return [
             SpeakerSpec(
                 speaker_id=f"spk-{language}-{k:04d}",

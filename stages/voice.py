@@ -32,6 +32,9 @@ REALISED = {
     "volume": "gain",
     "non_verbal": "a laugh, sigh or cough in the speaker's voice before the turn",
     "stress": "higher F0, level and length on the stressed word (Praat)",
+    "fidelity": "a named channel chain (band limit, codec, clipping, packet loss) on the turn",
+    "audio_event": "a labelled recorded or procedural sound under the attribute turn",
+    "music": "a seeded General MIDI piece (FluidSynth) under the dialogue",
 }
 """Target attributes the embedded stages make audible today; the others wait for their stage.
 Of the voiced ones (`VOICED`), only the values some voice speaks (`voiced_values`)."""
@@ -70,8 +73,6 @@ def unrealisable(spec: DialogueSpec) -> str | None:
                 f"{name}={value} cannot be voiced: no TTS voice here has {sound} "
                 f"(their {name} values: {', '.join(known)})"
             )
-    if spec.events:
-        return f"event {spec.events[0].kind} needs the scene step, which does not realise it yet"
     return None
 
 

@@ -35,7 +35,7 @@ def test_yaml_overrides_defaults_and_dotted_overrides_win(tmp_path):
             "voice:\n  assistant_voices: ['flite:zzz']\n",
             "voice.assistant_voices",
             "['flite:zzz']",
-            "backend 'flite' has ['awb', 'kal16', 'rms', 'slt']",
+            "flite: unknown voice 'zzz'; allowed: awb, kal16, rms, slt",
         ),
         (
             "voice:\n  user_voices: {male: ['hibari:heart']}\n",

@@ -10,7 +10,11 @@ from dialogsmith.stages.topics import TopicBank
 from dialogsmith.taxonomy import ATTRIBUTE_VALUES, TARGET_ATTRIBUTES
 from support import small_config
 
-ALL = {"plan.attributes": list(TARGET_ATTRIBUTES), "plan.languages": {"en": 1.0, "zh": 1.0}}
+ALL = {
+    "plan.attributes": list(TARGET_ATTRIBUTES),
+    "plan.languages": {"en": 1.0, "zh": 1.0},
+    "plan.realisable_only": False,
+}
 
 
 def planned(config, first=0, count=None):
@@ -29,6 +33,14 @@ def test_every_target_and_value_is_covered_evenly():
         counts = Counter(s.target_value for s in specs if s.target_attribute == attribute)
         assert set(counts) == set(ATTRIBUTE_VALUES[attribute])
         assert max(counts.values()) - min(counts.values()) <= 1
+
+
+def test_realisable_only_plans_just_the_accents_a_voice_speaks():
+    config = small_config(num_dialogues=40, **{"plan.attributes": ["accent", "speed"]})
+    specs = planned(config)
+    accents = {s.target_value for s in specs if s.target_attribute == "accent"}
+    assert accents == {"us", "gb"}
+    assert {s.speaker("user").accent for s in specs} <= {"us", "gb", None}
 
 
 def test_weighted_coverage_follows_the_weights():
