@@ -361,12 +361,30 @@ class SceneConfig(Section):
     room: RoomConfig = Field(default_factory=RoomConfig)
 
 
+CHECK_ACTIONS = {
+    "wer": "reject",
+    "speech": "reject",
+    "target_attribute": "reject",
+    "attribute": "flag",
+    "background": "reject",
+    "mix_wer": "flag",
+    "speaker": "flag",
+    "timeline": "flag",
+}
+"""What a failed check does to its dialogue by default (README: Verification)."""
+
+
 class VerifyConfig(Section):
+    asr: Literal["faster-whisper", "pocketsphinx", "transformers"] = Field(
+        "faster-whisper", description="ASR backend for WER and CER."
+    )
     asr_model: str = Field(
         "embedded-tiny.en",
-        description="faster-whisper model: 'embedded-tiny.en' (packaged) or a path / model name.",
+        description="faster-whisper: 'embedded-tiny.en' (packaged) or a path / model name; "
+        "transformers: a Whisper model id or folder (e.g. openai/whisper-large-v3).",
     )
     asr_compute_type: str = Field("int8", description="CTranslate2 compute type.")
+    asr_device: str = Field("cpu", description="Device of the ASR model (cpu, cuda).")
     max_wer_attribute_turn: float = Field(
         0.5, ge=0, le=1, description="Highest WER on the user turn that carries the attribute."
     )
@@ -374,6 +392,63 @@ class VerifyConfig(Section):
     max_wer_reply: float = Field(
         0.25, ge=0, le=1, description="Highest WER on assistant turns (see README for why)."
     )
+    transcribe_mix: bool = Field(True, description="Also transcribe each turn cut from the mix.")
+    max_mix_wer: float = Field(
+        0.6, ge=0, le=2, description="Highest WER of a turn cut from the mix (noise, overlap)."
+    )
+    emotion: Literal["prosodic", "transformers"] = Field(
+        "prosodic", description="Emotion classifier: prosodic profile, or a transformers model."
+    )
+    emotion_model: str | None = Field(None, description="Model id or folder for transformers.")
+    speaker_embedder: Literal["timbre", "transformers"] = Field(
+        "timbre", description="Speaker embedding: acoustic timbre features, or a transformers "
+        "speaker-verification model."
+    )
+    speaker_model: str | None = Field(None, description="Model id or folder for transformers.")
+    max_speaker_ratio: float = Field(
+        0.75, gt=0, le=2, description="Largest within-speaker / between-speaker distance."
+    )
+    vad: Literal["silero", "energy"] = Field("silero", description="VAD for timeline checks.")
+    min_vad_precision: float = Field(
+        0.8, ge=0, le=1, description="Least share of VAD speech inside the timeline's tracks."
+    )
+    min_vad_recall: float = Field(
+        0.6, ge=0, le=1, description="Least share of the tracks' span VAD hears as speech "
+        "(tracks include the pauses inside a turn)."
+    )
+    snr_tolerance_db: float = Field(
+        1.0, gt=0, le=10, description="Largest measured - labelled SNR of a background track."
+    )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Overrides of the attribute rules' thresholds (qa.attribute_checks."
+        "CheckThresholds: speed_fast_ratio, volume_loud_db, fidelity_low_hf_db, ...).",
+    )
+    policy: dict[str, Literal["reject", "flag", "ignore"]] = Field(
+        default_factory=lambda: dict(CHECK_ACTIONS),
+        description="Failed check -> reject the dialogue, keep it with a flag, or ignore.",
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_thresholds(cls, table: dict[str, float]) -> dict[str, float]:
+        from dataclasses import fields
+
+        from dialogsmith.qa.attribute_checks import CheckThresholds
+
+        known = sorted(f.name for f in fields(CheckThresholds))
+        unknown = sorted(set(table) - set(known))
+        if unknown:
+            raise ValueError(f"unknown thresholds {unknown}; allowed: {known}")
+        return table
+
+    @field_validator("policy")
+    @classmethod
+    def _known_checks(cls, table: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(table) - set(CHECK_ACTIONS))
+        if unknown:
+            raise ValueError(f"unknown checks {unknown}; allowed: {sorted(CHECK_ACTIONS)}")
+        return {**CHECK_ACTIONS, **table}
 
 
 class ExecutorConfig(Section):

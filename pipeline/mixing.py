@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from dialogsmith.audio import EPS, db_to_amplitude
-from dialogsmith.records import Timeline, Track
+from dialogsmith.records import BACKGROUND_KINDS, Timeline, Track
 
 CHANNELS = ("user", "assistant", "background")
 NOISE_EXPONENT = {"white": 0.0, "pink": 0.5, "brown": 1.0}
@@ -93,15 +93,30 @@ def render_unscaled(
             samples = room.reverberate(np.concatenate([samples, ringing]), track.room_position)
         _place(channels[track.channel], samples, track, rate)
     speech = channels["user"] + channels["assistant"]
+    for placed in background_tracks(timeline, speech, clips).values():
+        channels["background"] += placed
+    return channels
+
+
+def background_tracks(
+    timeline: Timeline, speech: np.ndarray, clips: dict[str, np.ndarray]
+) -> dict[int, np.ndarray]:
+    """Each background track placed at its SNR against `speech` (the summed speaker channels
+    before the master gain), keyed by its index in `timeline.tracks`; the background channel
+    is their sum."""
+    rate = timeline.sample_rate
     active = speech_mask(timeline)
-    for track in timeline.background():
+    placed_tracks = {}
+    for index, track in enumerate(timeline.tracks):
+        if track.kind not in BACKGROUND_KINDS:
+            continue
         unit, unit_active = _background_samples(track, rate, clips)
-        placed, placed_active = _placed(unit, unit_active, track, rate, length)
+        placed, placed_active = _placed(unit, unit_active, track, rate, len(speech))
         gain = _snr_gain(speech, active, placed, placed_active, track.snr_db)
-        channels["background"] += (placed * (gain * db_to_amplitude(track.gain_db))).astype(
+        placed_tracks[index] = (placed * (gain * db_to_amplitude(track.gain_db))).astype(
             np.float32
         )
-    return channels
+    return placed_tracks
 
 
 def _foreground_samples(

@@ -216,7 +216,7 @@ class AttributeCheck:
     label: str
     passed: bool
     rule: str
-    measured: dict[str, float] = field(default_factory=dict)
+    measured: dict[str, float | str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

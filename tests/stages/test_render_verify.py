@@ -8,6 +8,7 @@ import pytest
 from dialogsmith.records import Dialogue, Script, Turn
 from dialogsmith.stage import ShardBatch
 from dialogsmith.stages.render import RenderStage
+from dialogsmith.stages.scene import SceneStage
 from dialogsmith.stages.verify import VerifyStage
 from dialogsmith.stages.voice import VoiceStage
 from dialogsmith.tts_backends.base import speech_level_db
@@ -34,7 +35,12 @@ def dialogue(user_labels: dict, gender="female") -> Dialogue:
 @pytest.fixture(scope="module")
 def stages():
     config = small_config(**{"voice.style.jitter": 0.0})
-    built = [VoiceStage(config, "x"), RenderStage(config, "x"), VerifyStage(config, "x")]
+    built = [
+        VoiceStage(config, "x"),
+        RenderStage(config, "x"),
+        SceneStage(config, "x"),
+        VerifyStage(config, "x"),
+    ]
     for stage in built:
         stage.setup()
     return built
@@ -77,10 +83,10 @@ def test_verify_keeps_a_faithful_rendering(stages):
 
 
 def test_verify_rejects_audio_that_does_not_say_the_script(stages):
-    d = run(stages[:2], dialogue({}))
+    d = run(stages[:3], dialogue({}))
     wrong = replace(d.script.turns[1], text="The train to Glasgow leaves from platform nine.")
     d.script = replace(d.script, turns=[d.script.turns[0], wrong])
-    run(stages[2:], d)
+    run(stages[3:], d)
     assert d.rejection.reason == "wer_above_threshold"
     assert "turn 1 (assistant)" in d.rejection.detail
     assert d.verification.turns[0].passed and not d.verification.turns[1].passed
@@ -106,7 +112,6 @@ def test_every_target_value_and_event_is_realised_except_unvoiced_accents():
 
 @pytest.mark.parametrize("kind", ["laughter", "sigh", "cough"])
 def test_non_verbal_sound_precedes_the_turn_and_speech_still_verifies(stages, kind):
-    from dialogsmith.stages.scene import SceneStage
     from dialogsmith.tts_backends.nonverbal import classify_nonverbal
 
     d = dialogue({"non_verbal": kind})
@@ -117,7 +122,6 @@ def test_non_verbal_sound_precedes_the_turn_and_speech_still_verifies(stages, ki
     assert turn.nonverbal == kind and turn.speech_start_s > turn.nonverbal_span_s[1]
     start, end = (round(t * turn.sample_rate) for t in turn.nonverbal_span_s)
     assert classify_nonverbal(turn.samples[start:end], turn.sample_rate) == kind
-    SceneStage(small_config(), "x").process(ShardBatch(0, 0, 1, [d]))
     marks = [t for t in d.timeline.tracks if t.kind == "nonverbal"]
     assert [(m.label, m.channel, m.turn_index) for m in marks] == [(kind, "user", 0)]
 
