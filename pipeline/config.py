@@ -401,8 +401,9 @@ class VerifyConfig(Section):
     )
     emotion_model: str | None = Field(None, description="Model id or folder for transformers.")
     speaker_embedder: Literal["timbre", "transformers"] = Field(
-        "timbre", description="Speaker embedding: acoustic timbre features, or a transformers "
-        "speaker-verification model."
+        "timbre",
+        description="Speaker embedding: acoustic timbre features, or a transformers "
+        "speaker-verification model.",
     )
     speaker_model: str | None = Field(None, description="Model id or folder for transformers.")
     max_speaker_ratio: float = Field(
@@ -413,8 +414,11 @@ class VerifyConfig(Section):
         0.8, ge=0, le=1, description="Least share of VAD speech inside the timeline's tracks."
     )
     min_vad_recall: float = Field(
-        0.6, ge=0, le=1, description="Least share of the tracks' span VAD hears as speech "
-        "(tracks include the pauses inside a turn)."
+        0.6,
+        ge=0,
+        le=1,
+        description="Least share of the tracks' span VAD hears as speech "
+        "(tracks include the pauses inside a turn).",
     )
     snr_tolerance_db: float = Field(
         1.0, gt=0, le=10, description="Largest measured - labelled SNR of a background track."

@@ -113,9 +113,7 @@ def background_tracks(
         unit, unit_active = _background_samples(track, rate, clips)
         placed, placed_active = _placed(unit, unit_active, track, rate, len(speech))
         gain = _snr_gain(speech, active, placed, placed_active, track.snr_db)
-        placed_tracks[index] = (placed * (gain * db_to_amplitude(track.gain_db))).astype(
-            np.float32
-        )
+        placed_tracks[index] = (placed * (gain * db_to_amplitude(track.gain_db))).astype(np.float32)
     return placed_tracks
 
 

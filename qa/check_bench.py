@@ -17,6 +17,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -58,14 +59,14 @@ WRONG = {  # label -> the wrong label a mislabelled turn carries
     ("non_verbal", "sigh"): "laughter",
     ("non_verbal", "cough"): "sigh",
 }
-EMOTION_WRONG = {
-    "neutral": "angry",
-    "happy": "sad",
-    "sad": "happy",
-    "angry": "sad",
-    "surprised": "neutral",
-    "fearful": "disgusted",
-    "disgusted": "surprised",
+EMOTION_WRONG = {  # each emotion's nearest profile in the classifier's space: the hard case
+    "neutral": "disgusted",
+    "happy": "surprised",
+    "sad": "disgusted",
+    "angry": "happy",
+    "surprised": "happy",
+    "fearful": "happy",
+    "disgusted": "neutral",
 }
 
 
@@ -171,6 +172,13 @@ def judge(cases, thresholds: CheckThresholds, timer: Timer) -> dict:
         if bad is not None:
             checks = check_turn(turn, {attr: bad}, reference, thresholds, classifier)
             wrong[f"{attr}={bad} (render {label})"].append(not checks[-1].passed)
+        if attr == "emotion":  # the stricter rule: the label must come first
+            strict = replace(thresholds, emotion_top_k=1)
+            for name, claim, store, ok in (("", label, right, True), (" wrong", bad, wrong, False)):
+                checks = check_turn(turn, {attr: claim}, reference, strict, classifier)
+                store[f"{attr}={claim} [top 1]{name} (render {label})"].append(
+                    checks[-1].passed == ok
+                )
     rate = {k: f"{np.mean(v):.2f} of {len(v)}" for k, v in sorted(right.items())}
     caught = {k: f"{np.mean(v):.2f} of {len(v)}" for k, v in sorted(wrong.items())}
     return {"pass_rate_right_labels": rate, "detection_rate_wrong_labels": caught}
@@ -212,35 +220,39 @@ def time_components(cases, timer: Timer) -> dict:
 
 
 def speaker_trials(cases) -> dict:
-    """Every pair of voices as user and assistant: the user's neutral and emotional turns
-    against the assistant's neutral turns; the negative trial gives the user two voices."""
+    """Every ordered pair of voices as user and assistant (three neutral assistant turns).
+    The user has two neutral turns, or two neutral and one surprised turn (the emotion that
+    moves the timbre embedding most); each negative trial gives one user turn to a third
+    voice."""
     from .speaker import TimbreEmbedder, speaker_consistency
 
     embedder = TimbreEmbedder()
-    distance = embedder.distance
-    turns = defaultdict(list)
+    neutral, surprised = defaultdict(list), defaultdict(list)
     for voice, _i, labels, turn, _r in cases:
-        if "gender" in labels or labels.get("emotion") in ("happy", "surprised"):
-            turns[voice].append(embedder.embed(turn.samples, SR))
-    voices = sorted(turns)
-    same, mixed = [], []
-    for a in voices:
-        for b in voices:
-            if a == b:
-                continue
-            user = turns[a][:3]
-            result = speaker_consistency({"user": user, "assistant": turns[b][:2]}, distance)
-            same.append(result.passed)
-            two = [turns[a][0], turns[b][1], turns[a][2]]
-            others = [turns[c][0] for c in voices if c not in (a, b)][:2]
-            mixed.append(
-                not speaker_consistency({"user": two, "assistant": others}, distance).passed
+        if "gender" in labels:
+            neutral[voice].append(embedder.embed(turn.samples, SR))
+        elif labels.get("emotion") == "surprised":
+            surprised[voice].append(embedder.embed(turn.samples, SR))
+    voices = sorted(neutral)
+    report = {}
+    for name, styled in (("neutral user turns", []), ("plus a surprised user turn", [2])):
+        same, mixed = [], []
+        for a, b in ((a, b) for a in voices for b in voices if a != b):
+            extra = [surprised[a][i] for i in styled]
+            assistant = neutral[b][3:6]
+            same.append(
+                speaker_consistency(
+                    {"user": [*neutral[a][:2], *extra], "assistant": assistant}
+                ).passed
             )
-    return {
-        "one_voice_per_role_passed": round(float(np.mean(same)), 3),
-        "two_voices_in_one_role_caught": round(float(np.mean(mixed)), 3),
-        "pairs": len(same),
-    }
+            for third in (c for c in voices if c not in (a, b)):
+                user = [neutral[a][0], neutral[third][1], *extra]
+                mixed.append(not speaker_consistency({"user": user, "assistant": assistant}).passed)
+        report[name] = {
+            "one_voice_passed": f"{np.mean(same):.2f} of {len(same)}",
+            "two_voices_caught": f"{np.mean(mixed):.2f} of {len(mixed)}",
+        }
+    return report
 
 
 def main() -> None:
