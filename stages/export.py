@@ -60,6 +60,8 @@ class ExportStage(Stage):
         self.store = OutputStore(self.output)
 
     def process(self, batch: ShardBatch) -> ShardBatch:
+        if batch.dialogues and not batch.kept:  # the base class skips a shard with none kept
+            self.transform([], batch)  # but its rejects (and an empty tar) must be written
         batch = super().process(batch)
         # Stats include this stage's own time, so they are written after it.
         name = shard_name(batch.shard)
