@@ -35,6 +35,15 @@ jitter), each turn against a neutral render of another sentence by the same voic
 - emotion: the emotion classifier (`qa.emotion`) ranks the label in its top `emotion_top_k`.
 - speech (always): at least `min_voiced_fraction` of the speech span voiced and at least
   `min_speech_s` long (neutral renders: 0.55-0.78 voiced).
+
+`python -m dialogsmith.qa.check_bench` re-checks these rules on 6 voices x 8 sentences
+(48 turns a label). Right labels passed: speed 0.90-0.94, volume, gender, fidelity and
+non_verbal 1.00, stress 0.92, emotion 0.88-1.00 (top 2). Wrong labels failed: speed, volume,
+gender, fidelity, non_verbal 0.98-1.00, an unstressed word labelled stressed 0.92, an emotion
+labelled as its nearest profile 0.00-0.48 (top 2; with `emotion_top_k=1` 0.73-1.00, but
+right labels then pass only 0.65-1.00). In a room (RT60 0.2-0.6 s, `--room`) the numbers
+hold within 0.07 (stress passes 0.85). The scene's `fidelity=low` channel chains measured
+<= -37 dB above 4 kHz on 27 renders, full-band renders >= -28.3 dB.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ tables with their seeded jitter), rendered at 16 kHz, and each is judged against
 turn of another sentence by the same voice, as in a four-turn dialogue.
 
 Usage: python -m dialogsmith.qa.check_bench [--voices hibari:heart,flite:slt] [--sentences 6]
-       [--out report.json]
+       [--room SEED] [--out report.json]
 """
 
 from __future__ import annotations
@@ -141,6 +141,28 @@ def render_cases(voice_refs, sentences):
             yield ref, i, {"non_verbal": kind}, nv, None
 
 
+def in_rooms(cases, seed: int):
+    """The cases with every turn reverberated in a room drawn per voice (RT60 0.2-0.6 s, the
+    scene's default ranges), as the verify stage hears a user channel with a room."""
+    import zlib
+    from dataclasses import replace as with_
+
+    from dialogsmith.stages.scene_room import (
+        reverberate,
+        room_impulse_response,
+        sample_room_spec,
+    )
+
+    rirs = {}
+    for voice, i, labels, turn, ref_turn in cases:
+        if voice not in rirs:
+            room = sample_room_spec(seed + zlib.crc32(voice.encode()))
+            rirs[voice] = room_impulse_response(room, "user", SR)
+        wet = with_(turn, samples=reverberate(turn.samples, rirs[voice]))
+        ref_wet = ref_turn and with_(ref_turn, samples=reverberate(ref_turn.samples, rirs[voice]))
+        yield voice, i, labels, wet, ref_wet
+
+
 def judge(cases, thresholds: CheckThresholds, timer: Timer) -> dict:
     """Pass rates of the rules on right labels and detection rates on wrong ones."""
     from .emotion import ProsodicEmotionClassifier
@@ -259,11 +281,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--voices", default=",".join(VOICES))
     parser.add_argument("--sentences", type=int, default=len(SENTENCES))
+    parser.add_argument("--room", type=int, help="reverberate every turn, rooms from this seed")
     parser.add_argument("--out")
     args = parser.parse_args()
     timer = Timer()
     started = time.perf_counter()
     cases = list(render_cases(args.voices.split(","), SENTENCES[: args.sentences]))
+    if args.room is not None:
+        cases = list(in_rooms(cases, args.room))
     report = {"cases": len(cases), "render_s": round(time.perf_counter() - started, 1)}
     report |= judge(cases, CheckThresholds(), timer)
     report |= time_components(cases, timer)

@@ -10,7 +10,10 @@ sentences by one voice differ by (8 voices x 10 sentences, hibari/piper/flite an
 variants, style jitter included): rate 12 %, F0 1.0 st, level 1.3 dB, spread 20 %. On
 those renders against one neutral turn of another sentence, the right emotion came first
 in 84 % of turns (sad 99 %, angry 93 %, fearful 89 %, surprised 70 % - taken for happy)
-and in the top two in 96 %.
+and in the top two in 96 %. The nearest profiles stay confusable (happy / surprised,
+neutral / disgusted): a rule that accepts the top two (`verify_emotion`'s default) lets
+most of those swaps through, one that wants the top one rejects a third of right labels
+(see `attribute_checks`).
 
 Without a reference only the level (against the level every backend renders at,
 `REFERENCE_LEVEL_DB`) and the F0 spread (against a typical 2.6 st) are compared: rate and
