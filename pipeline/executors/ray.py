@@ -50,6 +50,7 @@ class RayExecutor:
         if started_here:
             self._init(ray, probes)
         try:
+            _check_capacity(ray.available_resources(), probes)
             actor_class = ray.remote(StageWorker)
             actors = [
                 actor_class.options(
@@ -89,3 +90,26 @@ class RayExecutor:
         while in_flight:
             done, in_flight = ray.wait(in_flight, num_returns=1)
             on_done(ray.get(done[0]))
+
+
+def _check_capacity(available: dict[str, float], probes: list[Stage]) -> None:
+    """Every stage holds an actor for the whole job, so their requests must fit at once;
+    otherwise Ray would leave the last actors pending and the job would wait forever."""
+    wanted = {
+        "CPU": sum(p.resources.cpus for p in probes),
+        "GPU": sum(p.resources.gpus for p in probes),
+        "memory": sum(p.resources.memory_gib for p in probes) * GIB,
+    }
+    short = {k: (v, available.get(k, 0.0)) for k, v in wanted.items() if v > available.get(k, 0.0)}
+    if short:
+        detail = ", ".join(
+            f"{k} {v / GIB if k == 'memory' else v:.1f} wanted, "
+            f"{have / GIB if k == 'memory' else have:.1f} free"
+            for k, (v, have) in short.items()
+        )
+        asks = ", ".join(f"{p.name}: {p.resources}" for p in probes)
+        raise RuntimeError(
+            f"the Ray cluster cannot hold one actor per stage ({detail}; memory in GiB). "
+            f"Stages ask for {asks}. Free memory (other jobs hold some), join a bigger cluster "
+            "with --address, or use executor.kind: local."
+        )
