@@ -4,7 +4,7 @@ STAMP := .venv/.dialogsmith-setup
 OUT ?= out/demo
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup demo test test-fast test-slow lint bench clean
+.PHONY: setup demo test test-fast test-slow lint bench bench-scene bench-checks clean
 
 setup: $(STAMP)
 
@@ -26,10 +26,19 @@ test-slow: setup
 
 lint: setup
 	.venv/bin/ruff check .
-	.venv/bin/ruff format --check pipeline stages tts_backends prompts qa tests
+	.venv/bin/ruff format --check pipeline stages tts_backends prompts qa tests scripts
 
 bench: setup
 	$(PY) scripts/bench.py
+
+# Scene and verification on 200 LLM-written dialogues (scripts cached in bench-scene-scripts.jsonl).
+bench-scene: setup
+	cd scripts && ../$(PY) bench_scene.py --config ../configs/bench_scene.yaml \
+		--scripts ../bench-scene-scripts.jsonl --report ../bench-scene-report.json
+
+# Pass and detection rates and RTF of each verification check on real renders.
+bench-checks: setup
+	$(PY) -m dialogsmith.qa.check_bench
 
 clean:
 	rm -rf out .pytest_cache
