@@ -42,7 +42,7 @@ REJECT_REASONS = {
 class VerifyStage(Stage):
     name = "verify"
     requires = ("script", "audio", "timeline", "channels")
-    default_resources = Resources(cpus=1.0, memory_gib=1.5)
+    default_resources = Resources(cpus=1.0, memory_gib=1.0)
 
     def __init__(self, config, output, asr=None) -> None:
         super().__init__(config, output)
