@@ -93,17 +93,17 @@ def render_unscaled(
             samples = room.reverberate(np.concatenate([samples, ringing]), track.room_position)
         _place(channels[track.channel], samples, track, rate)
     speech = channels["user"] + channels["assistant"]
-    for placed in background_tracks(timeline, speech, clips).values():
+    for placed, _ in background_tracks(timeline, speech, clips).values():
         channels["background"] += placed
     return channels
 
 
 def background_tracks(
     timeline: Timeline, speech: np.ndarray, clips: dict[str, np.ndarray]
-) -> dict[int, np.ndarray]:
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Each background track placed at its SNR against `speech` (the summed speaker channels
-    before the master gain), keyed by its index in `timeline.tracks`; the background channel
-    is their sum."""
+    before the master gain) and where it is active, keyed by its index in `timeline.tracks`;
+    the background channel is the sum of the placed tracks."""
     rate = timeline.sample_rate
     active = speech_mask(timeline)
     placed_tracks = {}
@@ -113,7 +113,8 @@ def background_tracks(
         unit, unit_active = _background_samples(track, rate, clips)
         placed, placed_active = _placed(unit, unit_active, track, rate, len(speech))
         gain = _snr_gain(speech, active, placed, placed_active, track.snr_db)
-        placed_tracks[index] = (placed * (gain * db_to_amplitude(track.gain_db))).astype(np.float32)
+        scaled = (placed * (gain * db_to_amplitude(track.gain_db))).astype(np.float32)
+        placed_tracks[index] = (scaled, placed_active)
     return placed_tracks
 
 

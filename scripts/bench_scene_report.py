@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dialogsmith.config import JobConfig
-from dialogsmith.mixing import overlap_snr_db, render_timeline, speech_mask
+from dialogsmith.mixing import background_tracks, overlap_snr_db, render_timeline, speech_mask
 from dialogsmith.records import Dialogue, Timeline, Track
 from dialogsmith.stage import ShardBatch
 from dialogsmith.taxonomy import ATTRIBUTE_VALUES
@@ -117,21 +117,28 @@ def _summary(values: list[float], configured_mean: float) -> dict:
 
 
 def snr_agreement(dialogues: list[Dialogue]) -> dict:
-    """Measured SNR over the speech a background track overlaps, for dialogues with one."""
+    """Measured SNR on the exported channels over the speech a background track overlaps,
+    where no other background track is active; tracks in gaps (non-query) overlap no speech
+    and are counted apart."""
     errors: dict[str, list[float]] = {}
+    in_gaps = Counter()
     for d in dialogues:
-        background = d.timeline.background()
-        if len(background) != 1 or background[0].snr_db is None:
-            continue
-        track = background[0]
-        rate = d.timeline.sample_rate
-        speech = d.channels["user"] + d.channels["assistant"]
-        active = np.zeros(len(speech), dtype=bool)
-        active[round(track.offset_s * rate) : round(track.end_s * rate)] = True
-        active &= np.abs(d.channels["background"]) > 0
-        measured = overlap_snr_db(speech, d.channels["background"], speech_mask(d.timeline), active)
-        errors.setdefault(track.kind, []).append(measured - track.snr_db)
-    return {
+        master = 10 ** (d.timeline.master_gain_db / 20)
+        speech = (d.channels["user"] + d.channels["assistant"]) / master
+        clips = {c.clip_id: c.samples for c in d.clips or []}
+        placed = background_tracks(d.timeline, speech.astype(np.float32), clips)
+        active = speech_mask(d.timeline)
+        for index, (_, mask) in placed.items():
+            track = d.timeline.tracks[index]
+            others = [m for i, (_, m) in placed.items() if i != index]
+            alone = mask & ~np.any(others, axis=0) if others else mask
+            background = d.channels["background"] / master
+            measured = overlap_snr_db(speech, background, active, alone)
+            if not np.isfinite(measured):
+                in_gaps[track.kind] += 1
+                continue
+            errors.setdefault(track.kind, []).append(measured - track.snr_db)
+    out = {
         kind: {
             "n": len(e),
             "mean_abs_error_db": round(float(np.mean(np.abs(e))), 3),
@@ -139,6 +146,8 @@ def snr_agreement(dialogues: list[Dialogue]) -> dict:
         }
         for kind, e in errors.items()
     }
+    out["overlapping_no_speech"] = dict(in_gaps)
+    return out
 
 
 def pass_rates(dialogues: list[Dialogue]) -> dict:

@@ -268,8 +268,8 @@ class VerifyStage(Stage):
 
     def _background(self, dialogue: Dialogue, findings: list[Finding]) -> None:
         """Each labelled background track's SNR, measured on the exported channels over the
-        speech it overlaps where no other background track sounds (the mixer renders each
-        track alone to find where it is active)."""
+        speech it overlaps where no other background track is active (the mixer says where
+        each track is active: an event's sounding intervals, a bed's whole span)."""
         timeline = dialogue.timeline
         if not timeline.background():
             return
@@ -277,7 +277,7 @@ class VerifyStage(Stage):
         speech = (dialogue.channels["user"] + dialogue.channels["assistant"]) / master
         clips = {c.clip_id: c.samples for c in dialogue.clips or []}
         placed = background_tracks(timeline, speech.astype(np.float32), clips)
-        sounding = {i: np.abs(x) > 0 for i, x in placed.items()}
+        sounding = {i: active for i, (_, active) in placed.items()}
         exported = dialogue.channels["background"] / master
         active = speech_mask(timeline)
         for index, mask in sounding.items():
