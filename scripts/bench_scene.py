@@ -1,6 +1,7 @@
 """Benchmark the scene and verification on many dialogues with real scripts.
 
 Usage: python scripts/bench_scene.py [--num-dialogues 200] [--scripts FILE] [--report FILE]
+       [--limit N]
 
 Phase 1 writes the scripts with the embedded LLM (plan + script stages over
 configs/bench_scene.yaml) and caches them as JSON lines in --scripts; a rerun reuses them.
@@ -55,6 +56,9 @@ def main() -> None:
     parser.add_argument("--scripts", default="bench-scene-scripts.jsonl")
     parser.add_argument("--report", default=None)
     parser.add_argument("--scripts-only", action="store_true")
+    parser.add_argument(
+        "--limit", type=int, help="Use only the first N scripts (a quick re-check)."
+    )
     args = parser.parse_args()
     config = load_config(args.config, num_dialogues=args.num_dialogues)
     path = Path(args.scripts)
@@ -64,7 +68,7 @@ def main() -> None:
         return
     from bench_scene_report import report  # phase 2 lives next to this file
 
-    result = report(config, read_scripts(path))
+    result = report(config, read_scripts(path)[: args.limit])
     text = json.dumps(result, indent=2)
     print(text)
     if args.report:
