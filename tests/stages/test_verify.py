@@ -199,3 +199,28 @@ def test_a_turn_in_another_voice_breaks_speaker_consistency(rendered, verifier):
     d = verified(verifier, d)
     assert "speaker" in [f.check for f in d.verification.findings]
     assert d.verification.speaker["ratio"] > 0.75
+
+
+def test_vad_hears_two_speakers_at_once_exactly_where_the_timeline_overlaps(config):
+    from dialogsmith.qa.vad import make_vad, overlap_regions, timeline_agreement
+
+    overlapping = small_config(
+        **{"voice.style.jitter": 0.0, "scene.turn_taking.overlap_probability": 1.0}
+    )
+    stages = [cls(overlapping, "x") for cls in (VoiceStage, RenderStage, SceneStage)]
+    batch = ShardBatch(0, 0, 1, [dialogue("speed", "normal")])
+    for stage in stages:
+        stage.setup()
+        batch = stage.process(batch)
+    d = batch.dialogues[0]
+    assert all(g < 0 for g in d.timeline.transitions())
+    vad = make_vad("silero")
+    heard = {r: vad.speech_regions(d.channels[r], 16000) for r in ("user", "assistant")}
+    spans = {
+        r: [(t.offset_s, t.end_s) for t in d.timeline.speech() if t.channel == r] for r in heard
+    }
+    expected = overlap_regions(spans["user"], spans["assistant"])
+    detected = overlap_regions(heard["user"], heard["assistant"])
+    agreement = timeline_agreement(expected, detected, d.timeline.duration_s, collar_s=0.1)
+    assert sum(e - s for s, e in expected) > 0.5
+    assert agreement.recall > 0.8 and agreement.precision > 0.8, agreement
