@@ -71,6 +71,15 @@ def test_user_voice_matches_gender_age_and_accent(stage, gender, age, accent):
         assert voice.backend == "espeak-ng" and voice.param("language") == "en-gb"
 
 
+@pytest.mark.parametrize("gender", ["female", "male"])
+def test_a_speaker_without_an_accent_label_gets_a_natural_voice(stage, gender):
+    backends = {
+        cast(stage, dialogue(gender, speaker_id=f"spk-{k}")).cast.voices["user"].backend
+        for k in range(30)
+    }
+    assert backends <= {"hibari", "piper"} and backends
+
+
 def test_every_cell_has_several_voices(stage):
     voices = [v for vs in stage.user_voices.values() for v in vs]
     for accent in ("us", "gb", "cmn"):
