@@ -148,7 +148,7 @@ class Track:
     """One placed source on the timeline; the scene is rendered from these alone.
 
     `source` names the audio: `turn:<i>`, `clip:<id>` (rendered speech), or a generator with
-    its seed: `noise:<kind>`, `babble`, `event:<id>`, `music:<id>`. `effect` is a channel
+    its seed: `noise:<kind>`, `babble:<talkers>`, `event:<id>`, `music:<id>`. `effect` is a channel
     fidelity profile applied to this track, `room_position` the speaker position in the
     timeline's room whose impulse response it is convolved with. `nonverbal` and `stress`
     tracks only annotate where a sound or the stressed word sits inside a speech track."""

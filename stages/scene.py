@@ -243,7 +243,9 @@ class _TimelineBuilder:
     def _background(self, end: float) -> None:
         scene, bg = self.spec.scene, self.cfg.background
         if scene.noise_kind is not None:
-            source = "babble" if scene.noise_kind == "babble" else f"noise:{scene.noise_kind}"
+            source = f"noise:{scene.noise_kind}"
+            if scene.noise_kind == "babble":
+                source = f"babble:{bg.babble_talkers}"
             self._bed("noise", scene.noise_kind, source, 0.0, end, scene.noise_snr_db, "noise")
         if scene.music is not None:
             snr = round(uniform(self.rng, bg.music_snr_db), 1)

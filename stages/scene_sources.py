@@ -2,7 +2,7 @@
 refer to, so the mixer can rebuild any track from the stored timeline alone.
 
 `source` is `kind:key`: `event:<id or label>` (scene_events), `music:<label>` (scene_music),
-`babble` (scene_babble); `noise:<colour>` and rendered clips are handled by the mixer.
+`babble:<talkers>` (scene_babble); `noise:<colour>` and rendered clips are handled by the mixer.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def background_source(
     if kind == "babble":
         from dialogsmith.stages.scene_babble import render_babble
 
-        samples = render_babble(duration_s, rate, seed)
+        samples = render_babble(duration_s, rate, seed, talkers=int(key or 6))
         return samples, np.ones(len(samples), dtype=bool)
     raise ValueError(f"unknown background source {kind!r}; allowed: event, music, babble, noise")
 

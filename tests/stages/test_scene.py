@@ -295,3 +295,13 @@ def test_low_fidelity_degrades_only_the_labelled_turn():
         return effective_bandwidth_hz(piece, RATE)
 
     assert bandwidth(speech[2]) < 4000 < bandwidth(speech[0])
+
+
+def test_babble_of_bank_voices_sits_at_its_snr():
+    d = run_scene(dialogue(noise_kind="babble", snr=5.0), **{"scene.background.babble_talkers": 2})
+    track = next(t for t in d.timeline.tracks if t.kind == "noise")
+    assert track.source == "babble:2" and "people talking" in track.caption
+    speech = d.channels["user"] + d.channels["assistant"]
+    active = speech_mask(d.timeline)
+    measured = overlap_snr_db(speech, d.channels["background"], active, np.ones_like(active))
+    assert abs(measured - 5.0) < 0.5
