@@ -98,6 +98,7 @@ class FasterWhisperASR:
             vad_filter=False,
             condition_on_previous_text=False,
             word_timestamps=True,
+            temperature=0.0,  # no sampled fallback: a rerun must hear the same words
         )
         texts: list[str] = []
         words: list[tuple[str, float, float]] = []

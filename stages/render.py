@@ -20,7 +20,7 @@ from dialogsmith.tts_backends.registry import make_backend, resolve_voice
 class RenderStage(Stage):
     name = "render"
     requires = ("script", "cast")
-    default_resources = Resources(cpus=1.0, memory_gib=1.5)
+    default_resources = Resources(cpus=1.0, memory_gib=1.0)
 
     def setup(self) -> None:
         self.backends: dict[str, TTSBackend] = {}

@@ -10,7 +10,7 @@ def test_a_cluster_too_small_for_one_actor_per_stage_is_refused_with_the_shortfa
     config = small_config()
     probes = [RenderStage(config, "x"), VerifyStage(config, "x")]
     _check_capacity({"CPU": 4.0, "memory": 8.0 * GIB}, probes)
-    with pytest.raises(RuntimeError, match=r"memory 3\.0 wanted, 2\.0 free.*render"):
-        _check_capacity({"CPU": 4.0, "memory": 2.0 * GIB}, probes)
+    with pytest.raises(RuntimeError, match=r"memory 2\.0 wanted, 1\.5 free.*render"):
+        _check_capacity({"CPU": 4.0, "memory": 1.5 * GIB}, probes)
     with pytest.raises(RuntimeError, match=r"CPU 2\.0 wanted, 1\.0 free"):
         _check_capacity({"CPU": 1.0, "memory": 8.0 * GIB}, probes)
