@@ -31,13 +31,19 @@ def _request(topic: str, seed: int, grammar: str) -> ChatRequest:
 
 
 def _children() -> set[int]:
+    """Live child processes; an exited one not yet reaped (a zombie) has stopped."""
     import psutil
 
-    return {
-        p.pid
-        for p in psutil.Process(os.getpid()).children(recursive=True)
-        if "resource_tracker" not in " ".join(p.cmdline())
-    }
+    alive = set()
+    for p in psutil.Process(os.getpid()).children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(
+                p.cmdline()
+            ):
+                alive.add(p.pid)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            continue
+    return alive
 
 
 @pytest.fixture(scope="module")
