@@ -101,7 +101,7 @@ class VerifyStage(Stage):
         measured = self._attribute_checks(dialogue)
         checks = []
         for turn, audio in zip(dialogue.script.turns, dialogue.audio, strict=True):
-            speech = audio.samples[round(audio.speech_start_s * audio.sample_rate) :]
+            speech = _speech_part(audio)
             heard = self.asr.transcribe(Audio(speech, audio.sample_rate))
             mix_text, mix_wer = self._mix_asr(dialogue, turn)
             check = TurnCheck(
@@ -223,7 +223,7 @@ class VerifyStage(Stage):
 
         embeddings: dict[str, list[np.ndarray]] = {}
         for turn, audio in _pairs(dialogue):
-            speech = _speech_part_of(audio)
+            speech = _speech_part(audio)
             embeddings.setdefault(turn.role, []).append(
                 self.embedder.embed(speech, audio.sample_rate)
             )
@@ -320,14 +320,12 @@ def _spoken_text(turn: Turn) -> str:
     return joiner.join(units[: turn.cut_at_word])
 
 
-def _speech_part(turn_input) -> np.ndarray:
-    return turn_input.samples[round(turn_input.speech_start_s * turn_input.sample_rate) :]
-
-
-def _speech_part_of(audio: TurnAudio) -> np.ndarray:
-    return audio.samples[round(audio.speech_start_s * audio.sample_rate) :]
+def _speech_part(turn) -> np.ndarray:
+    """The speech after any non-verbal sound, of a `TurnAudio` or a `TurnInput`."""
+    return turn.samples[round(turn.speech_start_s * turn.sample_rate) :]
 
 
 def _record(result) -> AttributeCheck:
-    measured = {k: v for k, v in result.measured.items()}
-    return AttributeCheck(result.attribute, result.label, result.passed, result.rule, measured)
+    return AttributeCheck(
+        result.attribute, result.label, result.passed, result.rule, dict(result.measured)
+    )
