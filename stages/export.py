@@ -49,6 +49,7 @@ def shard_stats(batch: ShardBatch) -> dict:
         "drops": dict(Counter(f"{d.rejection.stage}/{d.rejection.reason}" for d in rejected)),
         "audio_seconds": round(sum(d.timeline.duration_s for d in kept), 3),
         "stage_seconds": {k: round(v, 4) for k, v in seconds.items()},
+        "llm_tokens": dict(sorted(batch.llm_tokens.items())),
     }
 
 

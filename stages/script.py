@@ -3,11 +3,14 @@ is repaired, re-sampled, or the dialogue is rejected with the reason."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dialogsmith import prompts
-from dialogsmith.engines.base import ChatRequest, LLMEngine
+from dialogsmith.engines.base import ChatRequest, EngineFailure, LLMEngine
 from dialogsmith.records import Dialogue, DialogueSpec, Script, Turn
 from dialogsmith.seeding import derive_seed, stage_rng
 from dialogsmith.stage import Resources, ShardBatch, Stage
@@ -24,6 +27,13 @@ from dialogsmith.stages.script_format import (
 from dialogsmith.taxonomy import NEUTRAL_VALUE, TAXONOMY
 
 NUM_EXAMPLES = 2
+ENGINE_TRIES = 2  # a call that kills the engine runs once more on a fresh one
+
+log = logging.getLogger(__name__)
+
+
+class EngineGaveUp(RuntimeError):
+    """The engine died on every try of one call; the call's dialogues are rejected."""
 
 
 @dataclass
@@ -68,9 +78,16 @@ class ScriptStage(Stage):
     requires = ("spec",)
     default_resources = Resources(cpus=2.0, memory_gib=10.0)
 
-    def __init__(self, config, output, engine: LLMEngine | None = None) -> None:
+    def __init__(
+        self,
+        config,
+        output,
+        engine: LLMEngine | None = None,
+        engine_factory: Callable[[], LLMEngine] | None = None,
+    ) -> None:
         super().__init__(config, output)
         self.engine = engine
+        self.engine_factory = engine_factory or self._configured_engine
 
     @property
     def resources(self) -> Resources:
@@ -78,24 +95,34 @@ class ScriptStage(Stage):
         if engine.kind == "vllm" and engine.vllm.model != "embedded":
             gpus = engine.vllm.tensor_parallel_size * engine.vllm.pipeline_parallel_size
             return Resources(cpus=2.0, gpus=float(gpus), memory_gib=16.0)
+        if engine.kind == "llama_cpp":
+            return Resources(cpus=2.0, memory_gib=3.0)
         return self.default_resources
+
+    def _configured_engine(self) -> LLMEngine:
+        from dialogsmith.engines.factory import make_engine
+
+        return make_engine(self.config.script.engine)
 
     def setup(self) -> None:
         if self.engine is None:
-            from dialogsmith.engines.factory import make_engine
-
-            self.engine = make_engine(self.config.script.engine)
+            self.engine = self.engine_factory()
 
     def teardown(self) -> None:
         if self.engine is not None:
-            self.engine.close()
-            self.engine = None
+            engine, self.engine = self.engine, None
+            engine.close()
 
     def transform(self, dialogues: list[Dialogue], batch: ShardBatch) -> None:
         pending = [Attempt(d, self._shape(d.spec)) for d in dialogues]
         for attempt_no in range(1, self.config.script.max_attempts + 1):
             requests = [self._request(a, attempt_no) for a in pending]
-            texts = self.engine.generate(requests) if requests else []
+            try:
+                texts = self._generate(requests, batch) if requests else []
+            except EngineGaveUp as error:
+                for a in pending:
+                    a.dialogue.reject(self.name, "engine_failed", str(error))
+                return
             for attempt, text in zip(pending, texts, strict=True):
                 attempt.raw = text
                 self._accept(attempt, attempt_no)
@@ -104,6 +131,35 @@ class ScriptStage(Stage):
             a.dialogue.reject(
                 self.name, a.problem.reason, f"{a.problem.detail}; raw={a.raw[:300]!r}"
             )
+
+    def _generate(self, requests: list[ChatRequest], batch: ShardBatch) -> list[str]:
+        """One engine call; a dead engine is replaced and the call runs once more."""
+        errors = []
+        for tries in range(1, ENGINE_TRIES + 1):
+            self.setup()
+            before = dataclasses.replace(self.engine.stats)
+            try:
+                texts = self.engine.generate(requests)
+            except EngineFailure as error:
+                errors.append(str(error))
+                log.warning(
+                    "shard %d: LLM engine failed (try %d of %d): %s",
+                    batch.shard,
+                    tries,
+                    ENGINE_TRIES,
+                    error,
+                )
+                self._drop_engine()
+                continue
+            batch.count_llm_tokens(before, self.engine.stats)
+            return texts
+        raise EngineGaveUp(f"engine failed {ENGINE_TRIES} times: {' | '.join(errors)[:600]}")
+
+    def _drop_engine(self) -> None:
+        try:
+            self.teardown()
+        except Exception as error:  # a dead engine may not close cleanly; the next one starts
+            log.warning("closing the failed engine: %s", error)
 
     def _shape(self, spec: DialogueSpec) -> ScriptShape:
         openers = TAXONOMY[spec.target_attribute].openers(spec.target_value, spec.language)
@@ -135,10 +191,10 @@ class ScriptStage(Stage):
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def _examples(self, spec: DialogueSpec, group: str) -> list[str]:
+        """The same examples for every dialogue of a group and language, so their requests
+        share the prompt prefix (system prompt and examples) the engine computes once."""
         pool = prompts.examples().get(group, {}).get(spec.language, [])
-        rng = stage_rng(spec.seed, self.name, "examples")
-        ranked = sorted(pool, key=lambda e: (e["attribute"] != spec.target_attribute, rng.random()))
-        chosen = ranked[:NUM_EXAMPLES]
+        chosen = pool[:NUM_EXAMPLES]
         return [json.dumps({"turns": e["turns"]}, ensure_ascii=False) for e in chosen]
 
     def _request(self, attempt: Attempt, attempt_no: int) -> ChatRequest:

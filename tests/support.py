@@ -11,7 +11,7 @@ import re
 from functools import partial
 
 from dialogsmith.config import JobConfig, load_config
-from dialogsmith.engines.base import ChatRequest
+from dialogsmith.engines.base import ChatRequest, EngineFailure, EngineStats
 
 PREFIX = re.compile(r'^t(\d+) ::= "((?:[^"\\]|\\.)*)" text', re.M)
 SENTENCES = [
@@ -37,9 +37,13 @@ class GrammarFollowingEngine:
         self.always_broken = always_broken
         self.vary = vary
         self.calls = 0
+        self.stats = EngineStats()
 
     def generate(self, requests: list[ChatRequest]) -> list[str]:
         self.calls += 1
+        for request in requests:
+            prompt = sum(len(m["content"].split()) for m in request.messages)
+            self.stats.add(prompt, prompt, 1)
         if self.always_broken or (self.broken_first and self.calls == 1):
             return ['{"turns": [{"role": "user", "text": "cut off' for _ in requests]
         return [self._script(r) for r in requests]
@@ -57,6 +61,36 @@ class GrammarFollowingEngine:
 
     def close(self) -> None:
         pass
+
+
+class DyingEngine(GrammarFollowingEngine):
+    """Dies (raises EngineFailure, as a real engine whose worker died does) on its first
+    `deaths` calls, counted over every instance made by one `DyingEngine.factory`."""
+
+    def __init__(self, budget: list[int]) -> None:
+        super().__init__()
+        self.budget = budget
+        self.closed = False
+
+    @classmethod
+    def factory(cls, deaths: int):
+        budget = [deaths]
+        made: list[DyingEngine] = []
+
+        def make() -> DyingEngine:
+            made.append(cls(budget))
+            return made[-1]
+
+        return make, made
+
+    def generate(self, requests: list[ChatRequest]) -> list[str]:
+        if self.budget[0] > 0:
+            self.budget[0] -= 1
+            raise EngineFailure("RPC call to execute_model timed out (test)")
+        return super().generate(requests)
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def small_config(tmp_path=None, **overrides) -> JobConfig:

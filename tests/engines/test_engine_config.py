@@ -5,19 +5,25 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from dialogsmith.engines.config import EngineConfig, OpenAIEngineConfig, VllmEngineConfig
+from dialogsmith.engines.config import (
+    EngineConfig,
+    LlamaCppEngineConfig,
+    OpenAIEngineConfig,
+    VllmEngineConfig,
+)
 
 
-def test_defaults_use_the_embedded_model_in_vllm() -> None:
+def test_defaults_use_the_embedded_model_in_llama_cpp() -> None:
     config = EngineConfig()
-    assert config.kind == "vllm"
-    assert config.vllm.model == "embedded"
+    assert config.kind == "llama_cpp"
+    assert config.llama_cpp.model == "embedded" and config.vllm.model == "embedded"
+    assert config.vllm.dtype is None, "vLLM's dtype follows the hardware unless set"
     assert config.vllm.cpu_kv_cache_gib == 2
     assert config.openai.api_key_env == "OPENAI_API_KEY"
 
 
 def test_every_field_is_described() -> None:
-    for model in (VllmEngineConfig, OpenAIEngineConfig, EngineConfig):
+    for model in (VllmEngineConfig, LlamaCppEngineConfig, OpenAIEngineConfig, EngineConfig):
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no description"
 
@@ -28,6 +34,9 @@ def test_every_field_is_described() -> None:
         ("vllm", {"gpu_memory_utilization": 1.5}),
         ("vllm", {"max_num_seqs": 0}),
         ("vllm", {"unknown_key": 1}),
+        ("vllm", {"dtype": "bf16"}),
+        ("llama_cpp", {"n_batch": 0}),
+        ("llama_cpp", {"unknown_key": 1}),
         ("openai", {"base_url": "localhost:8000"}),
         ("openai", {"concurrency": 0}),
         ("openai", {"max_retries": -1}),

@@ -1,15 +1,41 @@
 from dialogsmith.stage import ShardBatch
 from dialogsmith.stages.plan import PlanStage
 from dialogsmith.stages.script import ScriptStage, turn_labels
-from support import GrammarFollowingEngine, small_config
+from support import DyingEngine, GrammarFollowingEngine, small_config
 
 
-def scripted(engine, **overrides):
+def planned(**overrides):
     config = small_config(**overrides)
     plan = PlanStage(config, "unused")
     plan.setup()
-    batch = plan.process(ShardBatch(0, 0, config.num_dialogues))
+    return config, plan.process(ShardBatch(0, 0, config.num_dialogues))
+
+
+def scripted(engine, **overrides):
+    config, batch = planned(**overrides)
     return ScriptStage(config, "unused", engine).process(batch).dialogues
+
+
+def test_a_dead_engine_is_replaced_and_the_call_runs_again():
+    make, made = DyingEngine.factory(deaths=1)
+    config, batch = planned()
+    stage = ScriptStage(config, "unused", engine_factory=make)
+    dialogues = stage.process(batch).dialogues
+    assert len(made) == 2 and made[0].closed and not made[1].closed
+    assert all(d.script is not None and not d.rejected for d in dialogues)
+    assert batch.llm_tokens["requests"] == len(dialogues)
+
+
+def test_an_engine_that_dies_twice_rejects_the_shard_and_the_next_shard_runs():
+    make, made = DyingEngine.factory(deaths=2)
+    config, batch = planned()
+    stage = ScriptStage(config, "unused", engine_factory=make)
+    first = stage.process(batch).dialogues
+    assert all(d.rejection.reason == "engine_failed" for d in first)
+    assert "execute_model timed out" in first[0].rejection.detail
+    _, second_batch = planned()
+    second = stage.process(second_batch).dialogues
+    assert len(made) == 3 and all(d.script is not None for d in second)
 
 
 def test_script_has_planned_turns_labels_and_reacting_reply():
