@@ -4,11 +4,11 @@ STAMP := .venv/.dialogsmith-setup
 OUT ?= out/demo
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup demo test test-fast test-slow lint bench bench-scene bench-checks clean
+.PHONY: setup demo test test-fast test-slow lint bench bench-engines bench-scene bench-checks clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/embedded-model.txt scripts/setup.sh
+$(STAMP): pyproject.toml requirements/embedded-model.txt scripts/setup.sh scripts/build_llama_cpp.sh
 	bash scripts/setup.sh
 	touch $@
 
@@ -30,6 +30,10 @@ lint: setup
 
 bench: setup
 	$(PY) scripts/bench.py
+
+# The LLM engines side by side on the script stage's real prompts (CPU model and flags first).
+bench-engines: setup
+	$(PY) scripts/bench_engines.py
 
 # Scene and verification on 200 LLM-written dialogues (scripts cached in bench-scene-scripts.jsonl).
 bench-scene: setup

@@ -66,8 +66,10 @@ class FasterWhisperASR:
         compute_type: str = "int8",
         beam_size: int = 1,
         cpu_threads: int = 2,
+        word_timestamps: bool = False,
     ) -> None:
         self.model = model
+        self.word_timestamps = word_timestamps  # a second, alignment pass; no check needs it
         self.device = device
         self.compute_type = compute_type
         self.beam_size = beam_size
@@ -97,7 +99,7 @@ class FasterWhisperASR:
             beam_size=self.beam_size,
             vad_filter=False,
             condition_on_previous_text=False,
-            word_timestamps=True,
+            word_timestamps=self.word_timestamps,
             temperature=0.0,  # no sampled fallback: a rerun must hear the same words
         )
         texts: list[str] = []

@@ -26,11 +26,11 @@ if ! ls "$cache"/llama_cpp_python-*.whl >/dev/null 2>&1; then
   mv "$cache.tmp"/llama_cpp_python-*.whl "$cache"/ && rm -rf "$cache.tmp"
 fi
 wheel=$(ls "$cache"/llama_cpp_python-*.whl)
-installed=$("$PY" -c "import llama_cpp, pathlib; print(pathlib.Path(llama_cpp.__file__).parent)" 2>/dev/null || true)
-stamp="$installed/.dialogsmith-build"
-if [ -z "$installed" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wheel" ]; then
+where() { "$PY" -c "import importlib.util as u; s = u.find_spec('llama_cpp'); print(s.submodule_search_locations[0] if s else '')"; }
+stamp="$(where)/.dialogsmith-build"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wheel" ]; then
   "$PY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
-  "$PY" -m pip install -q --disable-pip-version-check diskcache typing-extensions
-  installed=$("$PY" -c "import llama_cpp, pathlib; print(pathlib.Path(llama_cpp.__file__).parent)")
-  echo "$wheel" > "$installed/.dialogsmith-build"
+  "$PY" -m pip install -q --disable-pip-version-check "$wheel"  # numpy, jinja2, diskcache
+  echo "$wheel" > "$(where)/.dialogsmith-build"
 fi
+echo "llama.cpp: $wheel"

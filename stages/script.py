@@ -91,11 +91,14 @@ class ScriptStage(Stage):
 
     @property
     def resources(self) -> Resources:
+        from dialogsmith.engines.factory import resolved_kind
+
         engine = self.config.script.engine
-        if engine.kind == "vllm" and engine.vllm.model != "embedded":
+        kind = resolved_kind(engine)
+        if kind == "vllm" and engine.vllm.model != "embedded":
             gpus = engine.vllm.tensor_parallel_size * engine.vllm.pipeline_parallel_size
             return Resources(cpus=2.0, gpus=float(gpus), memory_gib=16.0)
-        if engine.kind == "llama_cpp":
+        if kind == "llama_cpp":
             return Resources(cpus=2.0, memory_gib=3.0)
         return self.default_resources
 

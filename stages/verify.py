@@ -103,7 +103,7 @@ class VerifyStage(Stage):
         for turn, audio in zip(dialogue.script.turns, dialogue.audio, strict=True):
             speech = _speech_part(audio)
             heard = self.asr.transcribe(Audio(speech, audio.sample_rate))
-            mix_text, mix_wer = self._mix_asr(dialogue, turn)
+            mix_text, mix_wer = self._mix_asr(dialogue, turn, heard.text)
             check = TurnCheck(
                 turn_index=turn.index,
                 role=turn.role,
@@ -199,10 +199,16 @@ class VerifyStage(Stage):
             nonverbal_span_s=audio.nonverbal_span_s,
         )
 
-    def _mix_asr(self, dialogue: Dialogue, turn: Turn) -> tuple[str | None, float | None]:
+    def _mix_asr(
+        self, dialogue: Dialogue, turn: Turn, clean_text: str
+    ) -> tuple[str | None, float | None]:
         if not self.config.verify.transcribe_mix:
             return None, None
         from dialogsmith.qa.wer import word_error_rate
+
+        if mix_holds_turn_alone(dialogue, turn.index):
+            # the mix holds these samples alone, only at another gain: one pass is enough
+            return clean_text, round(word_error_rate(_spoken_text(turn), clean_text), 4)
 
         track = _speech_track(dialogue, turn.index)
         rate = dialogue.timeline.sample_rate
@@ -300,6 +306,23 @@ def _asr_options(cfg) -> dict:
     if cfg.asr == "transformers":
         return {"model": cfg.asr_model, "device": cfg.asr_device}
     return {}
+
+
+def mix_holds_turn_alone(dialogue: Dialogue, index: int) -> bool:
+    """The turn's span of the mix is the turn's clean audio at another gain: no other track
+    sounds there, and no room, channel effect or cut changes it."""
+    timeline = dialogue.timeline
+    track = _speech_track(dialogue, index)
+    if track.effect or track.fade_out_s or (timeline.room and track.room_position):
+        return False
+    annotations = ("nonverbal", "stress")
+    return not any(
+        other is not track
+        and other.kind not in annotations
+        and other.offset_s < track.end_s
+        and other.end_s > track.offset_s
+        for other in timeline.tracks
+    )
 
 
 def _pairs(dialogue: Dialogue):

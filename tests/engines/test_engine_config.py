@@ -13,9 +13,9 @@ from dialogsmith.engines.config import (
 )
 
 
-def test_defaults_use_the_embedded_model_in_llama_cpp() -> None:
+def test_defaults_pick_the_engine_by_hardware_on_the_embedded_model() -> None:
     config = EngineConfig()
-    assert config.kind == "llama_cpp"
+    assert config.kind == "auto"
     assert config.llama_cpp.model == "embedded" and config.vllm.model == "embedded"
     assert config.vllm.dtype is None, "vLLM's dtype follows the hardware unless set"
     assert config.vllm.cpu_kv_cache_gib == 2

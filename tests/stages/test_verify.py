@@ -224,3 +224,20 @@ def test_vad_hears_two_speakers_at_once_exactly_where_the_timeline_overlaps(conf
     agreement = timeline_agreement(expected, detected, d.timeline.duration_s, collar_s=0.1)
     assert sum(e - s for s, e in expected) > 0.5
     assert agreement.recall > 0.8 and agreement.precision > 0.8, agreement
+
+
+def test_a_turn_alone_in_the_mix_is_transcribed_once_and_the_shortcut_hears_the_same(
+    rendered, verifier
+):
+    from dialogsmith.qa.asr import Audio
+    from dialogsmith.stages.verify import mix_holds_turn_alone
+
+    quiet = verified(verifier, rendered("emotion", "neutral"))
+    assert all(mix_holds_turn_alone(quiet, t.index) for t in quiet.script.turns)
+    rate = quiet.timeline.sample_rate
+    for turn, check in zip(quiet.script.turns, quiet.verification.turns, strict=True):
+        track = next(t for t in quiet.timeline.speech() if t.turn_index == turn.index)
+        piece = quiet.channels["mix"][round(track.offset_s * rate) : round(track.end_s * rate)]
+        assert verifier.asr.transcribe(Audio(piece, rate)).text == check.mix_hypothesis
+    noisy = verified(verifier, rendered("emotion", "neutral", noise="pink"))
+    assert not any(mix_holds_turn_alone(noisy, t.index) for t in noisy.script.turns)
