@@ -393,6 +393,12 @@ class VerifyConfig(Section):
         0.25, ge=0, le=1, description="Highest WER on assistant turns (see README for why)."
     )
     transcribe_mix: bool = Field(True, description="Also transcribe each turn cut from the mix.")
+    pack_asr: bool = Field(
+        True,
+        description="Transcribe a dialogue's turns several to one Whisper window (faster-whisper: "
+        "the encoder costs a full 30 s window however short the turn); False transcribes each "
+        "turn alone, as README's detection figures compare.",
+    )
     max_mix_wer: float = Field(
         0.6, ge=0, le=2, description="Highest WER of a turn cut from the mix (noise, overlap)."
     )

@@ -13,6 +13,7 @@ import json
 import tempfile
 import time
 
+import yaml
 from bench_common import PeakMemory, machine
 
 from dialogsmith import reaper
@@ -48,9 +49,17 @@ def main() -> None:
     parser.add_argument("--config", default="configs/demo.yaml")
     parser.add_argument("--num-dialogues", type=int)
     parser.add_argument("--out")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override, e.g. --set script.engine.kind=llama_cpp (YAML value)",
+    )
     args = parser.parse_args()
     output = args.out or tempfile.mkdtemp(prefix="dialogsmith-bench-")
-    config = load_config(args.config, num_dialogues=args.num_dialogues)
+    overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
+    config = load_config(args.config, num_dialogues=args.num_dialogues, **overrides)
     reaper.guard()
     monitor = PeakMemory()
     monitor.start()
@@ -62,6 +71,7 @@ def main() -> None:
     kept_audio_s = kept_audio_seconds(output) if stats["kept"] else 0.0
     report = {
         "machine": machine(),
+        "overrides": overrides,
         "output": output,
         "wall_seconds": round(wall, 1),
         "planned": stats["planned"],

@@ -14,6 +14,7 @@ import numpy as np
 
 from dialogsmith.audio import db_to_amplitude
 from dialogsmith.mixing import background_tracks, overlap_snr_db, speech_mask
+from dialogsmith.qa.asr import Transcript, transcribe_all
 from dialogsmith.records import (
     AttributeCheck,
     Dialogue,
@@ -100,10 +101,12 @@ class VerifyStage(Stage):
 
         measured = self._attribute_checks(dialogue)
         checks = []
-        for turn, audio in zip(dialogue.script.turns, dialogue.audio, strict=True):
-            speech = _speech_part(audio)
-            heard = self.asr.transcribe(Audio(speech, audio.sample_rate))
-            mix_text, mix_wer = self._mix_asr(dialogue, turn, heard.text)
+        clean = [Audio(_speech_part(a), a.sample_rate) for a in dialogue.audio]
+        heard_all = self._transcribe(clean)
+        mix_all = self._mix_asr(dialogue, heard_all)
+        for turn, heard, (mix_text, mix_wer) in zip(
+            dialogue.script.turns, heard_all, mix_all, strict=True
+        ):
             check = TurnCheck(
                 turn_index=turn.index,
                 role=turn.role,
@@ -199,22 +202,35 @@ class VerifyStage(Stage):
             nonverbal_span_s=audio.nonverbal_span_s,
         )
 
+    def _transcribe(self, clips: list[Audio]) -> list[Transcript]:
+        if self.config.verify.pack_asr:
+            return transcribe_all(self.asr, clips)
+        return [self.asr.transcribe(clip) for clip in clips]
+
     def _mix_asr(
-        self, dialogue: Dialogue, turn: Turn, clean_text: str
-    ) -> tuple[str | None, float | None]:
+        self, dialogue: Dialogue, heard: list[Transcript]
+    ) -> list[tuple[str | None, float | None]]:
+        """Each turn cut from the mix, transcribed, with its WER; a turn the mix holds alone
+        (only at another gain) keeps its clean transcript: one pass is enough there."""
+        turns = dialogue.script.turns
         if not self.config.verify.transcribe_mix:
-            return None, None
+            return [(None, None)] * len(turns)
         from dialogsmith.qa.wer import word_error_rate
 
-        if mix_holds_turn_alone(dialogue, turn.index):
-            # the mix holds these samples alone, only at another gain: one pass is enough
-            return clean_text, round(word_error_rate(_spoken_text(turn), clean_text), 4)
-
-        track = _speech_track(dialogue, turn.index)
+        alone = [mix_holds_turn_alone(dialogue, turn.index) for turn in turns]
         rate = dialogue.timeline.sample_rate
-        piece = dialogue.channels["mix"][round(track.offset_s * rate) : round(track.end_s * rate)]
-        text = self.asr.transcribe(Audio(piece, rate)).text
-        return text, round(word_error_rate(_spoken_text(turn), text), 4)
+        pieces = []
+        for turn, is_alone in zip(turns, alone, strict=True):
+            if not is_alone:
+                track = _speech_track(dialogue, turn.index)
+                span = slice(round(track.offset_s * rate), round(track.end_s * rate))
+                pieces.append(Audio(dialogue.channels["mix"][span], rate))
+        mixed = iter(self._transcribe(pieces))
+        results = []
+        for turn, is_alone, clean in zip(turns, alone, heard, strict=True):
+            text = clean.text if is_alone else next(mixed).text
+            results.append((text, round(word_error_rate(_spoken_text(turn), text), 4)))
+        return results
 
     def max_wer(self, dialogue: Dialogue, turn: Turn) -> float:
         cfg = self.config.verify

@@ -43,3 +43,29 @@ def test_transcribes_hibari_with_word_timings():
 def test_silence_gives_empty_or_unsure_text(asr):
     result = asr.transcribe(Audio(np.zeros(16000, np.float32), 16000))
     assert result.text == "" or result.confidence < 0.5
+
+
+def test_packed_clips_are_heard_as_each_alone(asr):
+    """Several turns in one Whisper window: every clip gets its own words back."""
+    from dialogsmith.qa.asr import pack_clips
+
+    tts = make_backend("hibari")
+    texts = [
+        "The weather is lovely today.",
+        "Could you book a table for two tomorrow evening?",
+        "Of course, I have reserved a table by the window.",
+        "Thank you so much.",
+    ]
+    clips = [tts.synthesize(t, tts.voices()[0], TurnStyle()) for t in texts]
+    assert pack_clips([c.duration_s for c in clips], 28.0, 1.0) == [[0, 1, 2, 3]]
+    packed = asr.transcribe_many(clips)
+    alone = [asr.transcribe(c) for c in clips]
+    for text, one, many in zip(texts, alone, packed, strict=True):
+        assert word_error_rate(text, many.text) <= word_error_rate(text, one.text) + 0.1
+        assert 0.0 < many.confidence <= 1.0
+
+
+def test_clips_are_packed_into_windows_in_order():
+    from dialogsmith.qa.asr import pack_clips
+
+    assert pack_clips([10.0, 10.0, 10.0, 0.0, 40.0, 2.0], 28.0, 1.0) == [[0, 1], [3], [2], [4], [5]]
