@@ -77,21 +77,28 @@ class BatchedGenerator:
         queue = list(reversed(order))
         active: dict[int, Sequence] = {}
         finished: list[Sequence] = []
-        while queue or active:
-            for slot in range(self.max_sequences):
-                if slot not in active and queue:
-                    i = queue.pop()
-                    active[slot] = self._start(i, prompts[i], requests[i], slot, active)
+        try:
+            while queue or active:
+                for seq in active.values():  # before a freed slot can be given away
+                    self._copy_when_computed(seq)
+                for slot in range(self.max_sequences):
+                    if slot not in active and queue:
+                        i = queue.pop()
+                        active[slot] = self._start(i, prompts[i], requests[i], slot, active)
+                self._step(list(active.values()))
+                for slot, seq in list(active.items()):
+                    if seq.done:
+                        self._free(seq)
+                        finished.append(active.pop(slot))
+        finally:
             for seq in active.values():
-                self._copy_when_computed(seq)
-            self._step(list(active.values()))
-            for slot, seq in list(active.items()):
-                if seq.done:
-                    self.lib.llama_sampler_free(seq.sampler)
-                    if seq.grammar is not None:
-                        self.lib.llama_sampler_free(seq.grammar)
-                    finished.append(active.pop(slot))
+                self._free(seq)
         return sorted(finished, key=lambda s: s.index)
+
+    def _free(self, seq: Sequence) -> None:
+        self.lib.llama_sampler_free(seq.sampler)
+        if seq.grammar is not None:
+            self.lib.llama_sampler_free(seq.grammar)
 
     def _start(
         self,

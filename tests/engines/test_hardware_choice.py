@@ -64,3 +64,22 @@ def test_this_machine_is_read_and_described() -> None:
     here = cpu.cpu_info()
     assert here.cores >= 1 and here.capability in cpu.LEVELS
     assert here.capability in here.describe()
+
+
+class EngineDeadError(RuntimeError):
+    """Named as vLLM names the error its client raises when the engine core died."""
+
+
+def test_vllm_failures_are_retried_or_stop_the_job_naming_the_field() -> None:
+    from dialogsmith.engines.base import EngineFailure, EngineFatalError
+    from dialogsmith.engines.vllm_offline import classify_failure
+
+    config = VllmEngineConfig()
+    dead = classify_failure(EngineDeadError("RPC call to execute_model timed out."), config)
+    assert isinstance(dead, EngineFailure)
+    memory = classify_failure(RuntimeError("CPU out of memory allocating KV cache"), config)
+    assert isinstance(memory, EngineFatalError) and "cpu_kv_cache_gib" in str(memory)
+    dtype = classify_failure(ValueError("dtype bfloat16 is not supported on this CPU"), config)
+    assert isinstance(dtype, EngineFatalError) and "script.engine.vllm.dtype" in str(dtype)
+    bug = ValueError("a bug in our own code")
+    assert classify_failure(bug, config) is bug
