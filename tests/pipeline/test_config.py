@@ -11,7 +11,7 @@ def test_defaults_and_demo_config_are_valid():
     assert JobConfig().num_dialogues >= 1
     demo = load_config(ROOT / "configs" / "demo.yaml")
     assert demo.num_dialogues >= 12
-    assert demo.script.engine.kind == "vllm"
+    assert demo.script.engine.kind == "auto"
 
 
 def test_yaml_overrides_defaults_and_dotted_overrides_win(tmp_path):
