@@ -4,7 +4,7 @@ STAMP := .venv/.dialogsmith-setup
 OUT ?= out/demo
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup demo test test-fast test-slow lint bench bench-engines bench-scene bench-checks clean
+.PHONY: setup demo test test-all test-slow lint bench bench-engines bench-scene bench-checks clean
 
 setup: $(STAMP)
 
@@ -15,11 +15,11 @@ $(STAMP): pyproject.toml requirements/embedded-model.txt scripts/setup.sh script
 demo: setup
 	.venv/bin/dialogsmith generate --config configs/demo.yaml --out $(OUT)
 
+# The default run skips the tests marked `slow` (real LLMs, whole jobs); CI runs both targets.
 test: setup
-	$(PY) -m pytest -q
-
-test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
+
+test-all: test test-slow
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def job(**overrides):
-    return load_config("configs/demo.yaml", num_dialogues=4, shard_size=2, **overrides)
+    return load_config("configs/demo.yaml", **{"num_dialogues": 4, "shard_size": 2, **overrides})
 
 
 def test_local_job_on_the_embedded_models(tmp_path):
@@ -59,16 +59,37 @@ def test_ray_job_on_the_embedded_models(tmp_path):
 
 
 def _marked(mark: str) -> list:
+    """Processes started with the mark in their environment. setproctitle (vLLM's workers)
+    overwrites the environment block, so their marked ancestors' descendants count too."""
     import psutil
 
-    found = []
+    found = {}
     for p in psutil.process_iter():
         try:
-            if p.environ().get("DIALOGSMITH_TEST_MARK") == mark and p.status() != "zombie":
-                found.append(p)
+            if p.environ().get("DIALOGSMITH_TEST_MARK") == mark:
+                for q in [p, *p.children(recursive=True)]:
+                    found[(q.pid, q.create_time())] = q
         except psutil.Error:
             continue
-    return found
+    return [p for p in found.values() if _alive(p)]
+
+
+def _cmdline(process) -> list[str]:
+    import psutil
+
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
+
+
+def _alive(process) -> bool:
+    import psutil
+
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def test_killing_the_driver_during_the_script_stage_leaves_no_process(tmp_path):
@@ -108,21 +129,23 @@ def test_killing_the_driver_during_the_script_stage_leaves_no_process(tmp_path):
         driver = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + 300
-        while not any("VLLM" in " ".join(p.cmdline()) for p in _marked(mark)):
+        started: list = []
+        while not any("VLLM" in " ".join(_cmdline(p)) for p in started):
             assert driver.poll() is None, f"the job ended early: {log.read_text()[-2000:]}"
             assert time.monotonic() < deadline, "vLLM's workers never started"
             time.sleep(0.5)
-        started = _marked(mark)
+            started = _marked(mark)
         assert len(started) >= 4, "Ray and vLLM's processes should run beside the driver"
         driver.send_signal(signal.SIGKILL)
         driver.wait(timeout=10)
         time.sleep(10.0)
-        left = _marked(mark)
-        assert not left, f"alive 10 s after kill -9: {[p.cmdline()[:3] for p in left]}"
+        left = [p for p in started if _alive(p)] + _marked(mark)
+        assert not left, f"alive 10 s after kill -9: {[_cmdline(p)[:3] for p in left]}"
     finally:
         driver.kill()
-        for p in _marked(mark):
-            p.kill()
+        for p in started + _marked(mark):
+            if _alive(p):
+                p.kill()
 
 
 def test_llama_cpp_job_runs_and_reruns_byte_for_byte(tmp_path):
