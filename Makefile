@@ -4,7 +4,7 @@ STAMP := .venv/.dialogsmith-setup
 OUT ?= out/demo
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup demo test test-all test-slow lint bench bench-engines bench-scene bench-checks clean
+.PHONY: setup demo test test-all test-slow lint bench bench-engines bench-scene bench-labels bench-checks clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,12 @@ bench-engines: setup
 bench-scene: setup
 	cd scripts && ../$(PY) bench_scene.py --config ../configs/bench_scene.yaml \
 		--scripts ../bench-scene-scripts.jsonl --report ../bench-scene-report.json
+
+# Is every label true of the exported audio? Labels, heard overlaps, events, voices per identity
+# on the same 200 scripted dialogues (the label-fidelity part of bench-scene alone).
+bench-labels: setup
+	cd scripts && ../$(PY) bench_scene.py --config ../configs/bench_scene.yaml --labels-only \
+		--scripts ../bench-scene-scripts.jsonl --report ../bench-labels-report.json
 
 # Pass and detection rates and RTF of each verification check on real renders.
 bench-checks: setup

@@ -198,8 +198,14 @@ class VoiceConfig(Section):
         description="Base voices of the user timbre bank (Praat formant and pitch variants); "
         "empty: use `user_voices` as they are.",
     )
-    user_bank_per_base: int = Field(
-        12, ge=1, le=100, description="Timbre variants per base voice (cycling gender x age)."
+    user_bank_per_base: int | None = Field(
+        None,
+        ge=1,
+        le=400,
+        description="Timbre variants per base voice (cycling gender x age: 6k give each cell "
+        "k per base). None: as many as make every gender x age cell hold at least one timbre "
+        "per identity of plan.speaker_pool that needs it (6 to 400 per base; computed by the "
+        "voice stage), so identities share a voice only where a cell runs out.",
     )
     user_voices: dict[Literal["male", "female"], list[str]] = Field(
         default={"female": ["hibari:heart"], "male": ["piper:en_US-joe-medium"]},
@@ -277,6 +283,14 @@ class TurnTakingConfig(Section):
     max_gap_s: float = Field(2.0, gt=0, le=10, description="Longest gap in seconds.")
     max_overlap_s: float = Field(
         1.5, gt=0, le=5, description="Longest ordinary overlap in seconds."
+    )
+    min_overlap_s: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Shortest ordinary overlap in seconds: a shorter draw is lengthened to it "
+        "(within half the shorter turn), since both speakers at once for less is not heard as "
+        "an overlap (and a VAD drops speech shorter than 0.25 s).",
     )
     overlap_event_s: tuple[float, float] = Field(
         (0.4, 0.9), description="Overlap of a planned short_overlap event, seconds (uniform)."
@@ -365,11 +379,13 @@ CHECK_ACTIONS = {
     "wer": "reject",
     "speech": "reject",
     "target_attribute": "reject",
-    "attribute": "flag",
+    "attribute": "relabel",
     "background": "reject",
     "mix_wer": "flag",
     "speaker": "flag",
     "timeline": "flag",
+    "overlap": "reject",
+    "events": "reject",
 }
 """What a failed check does to its dialogue by default (README: Verification)."""
 
@@ -429,14 +445,23 @@ class VerifyConfig(Section):
     snr_tolerance_db: float = Field(
         1.0, gt=0, le=10, description="Largest measured - labelled SNR of a background track."
     )
+    overlap_tolerance_s: float = Field(
+        0.3,
+        ge=0,
+        description="Largest difference between the seconds both speaker channels are heard "
+        "at once (VAD) and the timeline's overlap seconds; beyond it the `overlap` check fails.",
+    )
     thresholds: dict[str, float] = Field(
         default_factory=dict,
         description="Overrides of the attribute rules' thresholds (qa.attribute_checks."
         "CheckThresholds: speed_fast_ratio, volume_loud_db, fidelity_low_hf_db, ...).",
     )
-    policy: dict[str, Literal["reject", "flag", "ignore"]] = Field(
+    policy: dict[str, Literal["reject", "flag", "ignore", "relabel"]] = Field(
         default_factory=lambda: dict(CHECK_ACTIONS),
-        description="Failed check -> reject the dialogue, keep it with a flag, or ignore.",
+        description="Failed check -> reject the dialogue, keep it with a flag, or ignore; "
+        "`attribute` (labels other than the target) may also relabel: a speed or volume "
+        "label takes the value whose band holds the measurement (or is dropped between "
+        "bands), other labels are then flagged.",
     )
 
     @field_validator("thresholds")
@@ -458,6 +483,9 @@ class VerifyConfig(Section):
         unknown = sorted(set(table) - set(CHECK_ACTIONS))
         if unknown:
             raise ValueError(f"unknown checks {unknown}; allowed: {sorted(CHECK_ACTIONS)}")
+        relabelled = sorted(k for k, v in table.items() if v == "relabel" and k != "attribute")
+        if relabelled:
+            raise ValueError(f"only `attribute` may relabel, not {relabelled}")
         return {**CHECK_ACTIONS, **table}
 
 

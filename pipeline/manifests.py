@@ -75,6 +75,8 @@ TURNS = pa.schema(
         ("reacts_to", pa.string()),
         ("offset_s", pa.float64()),
         ("duration_s", pa.float64()),
+        ("speech_start_s", pa.float64()),
+        ("speech_end_s", pa.float64()),
         ("gap_before_s", pa.float64()),
         ("cut_at_word", pa.int32()),
         ("channel_effect", pa.string()),
@@ -170,6 +172,7 @@ def turn_rows(d: Dialogue, shard: int) -> list[dict]:
                 "reacts_to": turn.reacts_to,
                 "offset_s": speech[turn.index].offset_s,
                 "duration_s": speech[turn.index].duration_s,
+                **_words_on_timeline(speech[turn.index], d.audio[turn.index]),
                 "gap_before_s": before[turn.index],
                 "cut_at_word": turn.cut_at_word,
                 "channel_effect": speech[turn.index].effect,
@@ -188,6 +191,15 @@ def turn_rows(d: Dialogue, shard: int) -> list[dict]:
             }
         )
     return rows
+
+
+def _words_on_timeline(track, audio) -> dict[str, float]:
+    """Where the turn's words start and end on the timeline (a cut turn ends at the cut)."""
+    start, end = audio.words_span_s
+    return {
+        "speech_start_s": round(track.offset_s + start, 4),
+        "speech_end_s": round(track.offset_s + min(end, track.duration_s), 4),
+    }
 
 
 def reject_row(d: Dialogue, shard: int) -> dict:

@@ -102,16 +102,24 @@ class VoiceCast:
 
 @dataclass
 class TurnAudio:
-    """A rendered turn; a non-verbal sound (laughter, sigh, cough) may precede the speech."""
+    """A rendered turn, trimmed to what is heard; a non-verbal sound (laughter, sigh, cough)
+    may precede the words. `speech_start_s` and `speech_end_s` bound the words (measured,
+    `tts_backends.base.trim_to_speech`), within the turn's samples."""
 
     turn_index: int
     sample_rate: Hertz
     duration_s: Seconds
     samples: np.ndarray | None = field(default=None, metadata=TRANSIENT, repr=False)
     speech_start_s: Seconds = 0.0
+    speech_end_s: Seconds | None = None  # None: the end of the samples
     nonverbal: str | None = None
     nonverbal_span_s: tuple[Seconds, Seconds] | None = None
     stress_span_s: tuple[Seconds, Seconds] | None = None
+
+    @property
+    def words_span_s(self) -> tuple[Seconds, Seconds]:
+        end = self.duration_s if self.speech_end_s is None else self.speech_end_s
+        return (self.speech_start_s, end)
 
 
 @dataclass
@@ -243,10 +251,11 @@ Verdict = Literal["kept", "flagged", "rejected"]
 @dataclass(frozen=True)
 class Finding:
     """A failed check: `check` is a stable code (`wer`, `attribute:speed`, `speaker`, ...),
-    `action` what the policy did with it."""
+    `action` what the policy did with it (relabel: the turn now carries the label it sounds
+    like, or none where no value's band holds it)."""
 
     check: str
-    action: Literal["reject", "flag"]
+    action: Literal["reject", "flag", "relabel"]
     detail: str
     turn_index: int | None = None
 
@@ -260,7 +269,7 @@ class Verification:
 
     @property
     def verdict(self) -> Verdict:
-        actions = {f.action for f in self.findings}
+        actions = {f.action for f in self.findings} - {"relabel"}
         return "rejected" if "reject" in actions else "flagged" if actions else "kept"
 
     @property

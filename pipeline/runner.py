@@ -87,11 +87,15 @@ def run_job(
 
 
 def aggregate_stats(store: OutputStore, num_shards: int) -> dict:
+    from dialogsmith.stages.voice import collisions_among
+
     per_shard = [store.read_json(p) for p in store.list("stats", ".json")]
     drops: Counter[str] = Counter()
     seconds: Counter[str] = Counter()
     tokens: Counter[str] = Counter()
+    voices: dict[str, str] = {}
     for shard in per_shard:
+        voices |= shard.get("user_voices", {})
         drops.update(shard["drops"])
         seconds.update(shard["stage_seconds"])
         tokens.update(shard.get("llm_tokens", {}))
@@ -115,6 +119,9 @@ def aggregate_stats(store: OutputStore, num_shards: int) -> dict:
         },
         "llm_tokens": dict(sorted(tokens.items())),
         "llm_tokens_per_dialogue": {k: round(v / max(planned, 1), 1) for k, v in tokens.items()},
+        "user_identities": len(voices),
+        "user_voices": len(set(voices.values())),
+        "voice_collisions": collisions_among(voices),
     }
 
 

@@ -19,10 +19,34 @@ class Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Bound = float | None  # None: unbounded on that side
+
+
+class Band(Frozen):
+    """What a value means as a number against the same speaker's other turns: the band a
+    listener hears it in (`heard`, the rule verification applies) and the narrower band the
+    voice stage keeps its style in (`rendered`: table, emotion profile and jitter together),
+    so a rendered turn lands in its heard band despite the words' own variation."""
+
+    measure: Literal["level_delta_db", "rate_ratio"]
+    heard: tuple[Bound, Bound]
+    rendered: tuple[Bound, Bound]
+
+    def contains(self, value: float, which: Literal["heard", "rendered"] = "heard") -> bool:
+        low, high = getattr(self, which)
+        return (low is None or value >= low) and (high is None or value <= high)
+
+    def clamp(self, value: float) -> float:
+        low, high = self.rendered
+        value = value if low is None else max(value, low)
+        return value if high is None else min(value, high)
+
+
 class Value(Frozen):
     sound: dict[str, str]
     notice: dict[str, str] = Field(default_factory=dict)
     openers: dict[str, list[str]] = Field(default_factory=dict)
+    band: Band | None = None
 
 
 class Attribute(Frozen):
@@ -97,6 +121,21 @@ EVENT_KINDS: tuple[str, ...] = tuple(TAXONOMY.events())
 ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
     name: attribute.value_names() for name, attribute in TAXONOMY.attributes.items()
 }
+
+
+def band(attribute: str, value: str) -> Band | None:
+    """The written meaning of `attribute=value` as a measurable band (taxonomy.yaml)."""
+    return TAXONOMY[attribute].values[value].band
+
+
+def heard_value(attribute: str, measured: float) -> str | None:
+    """The value whose heard band holds `measured`; None between bands or without bands."""
+    for value, spec in TAXONOMY[attribute].values.items():
+        if spec.band is not None and spec.band.contains(measured):
+            return value
+    return None
+
+
 NEUTRAL_VALUE: dict[str, str] = {
     name: a.neutral for name, a in TAXONOMY.attributes.items() if a.neutral is not None
 }

@@ -13,13 +13,17 @@ jitter), each turn against a neutral render of another sentence by the same voic
 
 - speed: rate ratio neutral 0.78 / 1.00 / 1.19, fast (x1.45) 1.09 / 1.48 / 1.81, slow (x0.72)
   0.61 / 0.76 / 0.92. Fast needs >= 1.2, slow <= 0.85: each keeps ~90 % of its turns and
-  passes ~5 % of neutral ones. Absolute rates differ by voice (flite rms 3.8, hibari 5.4
-  syllables/s), so without a reference only >= 6.5 (fast) or <= 3.8 (slow) syllables/s count.
+  passes ~5 % of neutral ones. The rate is the articulation rate (`prosody_features.PAUSE_S`:
+  pauses left out), which on 60 user turns of hibari and piper halved the spread of plain
+  turns above the median. Absolute rates differ by voice (normal: flite rms 3.9, hibari 5.3,
+  piper 5.5 articulation syllables/s, median of 12 turns), so without a reference only
+  >= 6.6 (fast) or <= 3.9 (slow) syllables/s count.
 - volume: level difference neutral -2.1 / 0.1 / 2.1 dB, loud (+10) 7.8 / 9.9 / 11.8, low
-  (-14) -16.1 / -14.1 / -12.2. Loud needs >= +5 dB, low <= -6 dB. Every backend renders at
-  REFERENCE_LEVEL_DB (-23 dBFS) before the gain, so without a reference the same margins
-  apply to that level. Loudness in LUFS (pyloudnorm) is reported alongside; it moved with
-  the level to 0.2 dB.
+  (-14) -16.1 / -14.1 / -12.2. The bands are the taxonomy's (`band` in taxonomy.yaml): loud
+  needs >= +6 dB, low <= -6 dB, normal within +-3 dB; between them no label holds. Every
+  backend renders at REFERENCE_LEVEL_DB (-23 dBFS) before the gain, so without a reference
+  the same margins apply to that level. Loudness in LUFS (pyloudnorm) is reported alongside;
+  it moved with the level to 0.2 dB.
 - gender: the F0 median of the speaker's neutral turns (the turn's own without them: a style
   moves a turn's F0 by up to 4 semitones) against 157.5 Hz, the threshold the timbre bank
   labels voices by (males <= 150 Hz, females >= 165 Hz); measured neutral-turn medians ran
@@ -53,6 +57,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from dialogsmith.taxonomy import band
 from dialogsmith.tts_backends.base import REFERENCE_LEVEL_DB, Seconds
 
 from .emotion import EmotionClassifier, ProsodicEmotionClassifier, verify_emotion
@@ -69,8 +74,8 @@ RULES = {
     "(no reference: against the render level {reference_level_db} dBFS)",
     ("volume", "low"): "level <= neutral level {volume_low_db} dB "
     "(no reference: against the render level {reference_level_db} dBFS)",
-    ("volume", "normal"): "level within ({volume_low_db}, +{volume_loud_db}) dB of the neutral "
-    "level (no reference: of {reference_level_db} dBFS)",
+    ("volume", "normal"): "level within +-{volume_normal_db} dB of the neutral level (no "
+    "reference: of {reference_level_db} dBFS)",
     ("gender", "female"): "speaker F0 median >= {gender_threshold_hz} + {gender_margin_hz} Hz",
     ("gender", "male"): "speaker F0 median < {gender_threshold_hz} - {gender_margin_hz} Hz",
     ("fidelity", "low"): "energy above 4 kHz <= {fidelity_low_hf_db} dB of the speech energy",
@@ -85,16 +90,24 @@ RULES = {
 }
 
 
+def _heard(attribute: str, value: str) -> tuple[float, float]:
+    """The taxonomy's heard band of a value (taxonomy.yaml `band`), the one written meaning."""
+    found = band(attribute, value)
+    assert found is not None, f"{attribute}={value} has no band in taxonomy.yaml"
+    return found.heard  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class CheckThresholds:
     """Rule thresholds; the defaults and why are in the module docstring."""
 
-    speed_fast_ratio: float = 1.2
-    speed_slow_ratio: float = 0.85
-    speed_fast_abs: float = 6.5  # syllables/s, used without a reference
-    speed_slow_abs: float = 3.8
-    volume_loud_db: float = 5.0
-    volume_low_db: float = -6.0
+    speed_fast_ratio: float = _heard("speed", "fast")[0]
+    speed_slow_ratio: float = _heard("speed", "slow")[1]
+    speed_fast_abs: float = 6.6  # articulation syllables/s, used without a reference
+    speed_slow_abs: float = 3.9
+    volume_loud_db: float = _heard("volume", "loud")[0]
+    volume_low_db: float = _heard("volume", "low")[1]
+    volume_normal_db: float = _heard("volume", "normal")[1]
     reference_level_db: float = REFERENCE_LEVEL_DB
     gender_threshold_hz: float = 157.5
     gender_margin_hz: float = 0.0
@@ -142,10 +155,9 @@ def check_turn(
     measurements: TurnMeasurements | None = None,
 ) -> list[AttributeCheck]:
     """One check per label in `attributes` (default: every label) that has a rule, plus
-    "speech". A turn-level attribute's neutral value ("normal") is a claim like any other:
-    pass only the labels the turn was meant to carry (its target and the speaker's gender),
-    not the neutral defaults of attributes a style moved on purpose. `measurements`: the
-    turn's `measure_turn` of its speech part, when already taken (for the reference)."""
+    "speech". A turn-level attribute's neutral value ("normal") is a claim like any other and
+    is checked against its band (taxonomy.yaml). `measurements`: the turn's `measure_turn` of
+    its speech part, when already taken (for the reference)."""
     speech = turn.samples[round(turn.speech_start_s * turn.sample_rate) :]
     m = measurements or measure_turn(speech, turn.sample_rate, turn.text)
     checks = [_speech(m, thresholds)]
@@ -192,10 +204,12 @@ def _speech(m: TurnMeasurements, t: CheckThresholds) -> AttributeCheck:
 
 
 def _speed(label, m, reference, t) -> AttributeCheck:
-    rate = m.prosody.rate_syllables_per_s
+    """On the articulation rate (syllables over the speech less its pauses)."""
+    rate = m.prosody.articulation_rate_syllables_per_s
     measured = {"rate_syllables_per_s": round(rate, 3)}
-    if reference is not None and reference.prosody.rate_syllables_per_s > 0:
-        value = rate / reference.prosody.rate_syllables_per_s
+    ref = reference.prosody.articulation_rate_syllables_per_s if reference else float("nan")
+    if ref > 0:
+        value = rate / ref
         measured["rate_ratio"] = round(value, 3)
         low, high = t.speed_slow_ratio, t.speed_fast_ratio
     else:
@@ -214,7 +228,8 @@ def _volume(label, m, reference, t) -> AttributeCheck:
         "loudness_lufs": round(m.loudness_lufs, 2),
     }
     low, high = t.volume_low_db, t.volume_loud_db
-    passed = {"loud": delta >= high, "low": delta <= low, "normal": low < delta < high}[label]
+    normal = abs(delta) <= t.volume_normal_db
+    passed = {"loud": delta >= high, "low": delta <= low, "normal": normal}[label]
     return _result("volume", label, measured, t, passed)
 
 

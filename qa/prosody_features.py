@@ -40,6 +40,7 @@ class ProsodyFeatures:
     level_db: Decibels  # active-speech RMS, dBFS
     voiced_fraction: float  # voiced pitch frames / frames in the speech span
     duration_s: Seconds  # the speech span: leading and trailing silence trimmed
+    articulation_rate_syllables_per_s: float = float("nan")  # over the span less its pauses
 
 
 def count_syllables(text: str) -> int:
@@ -71,6 +72,32 @@ def speech_span(samples: np.ndarray, sample_rate: int) -> tuple[int, int]:
     return int(active[0] * n), int(min(len(x), (active[-1] + 1) * n))
 
 
+PAUSE_S: Seconds = 0.12
+"""Silent runs at least this long inside the speech span are pauses, left out of the
+articulation rate: where an engine pauses at a comma or full stop varies with the text, and
+on hibari and piper renders of 60 user turns it moved the syllable rate more than the speed
+label does (rate over the voice's median, 5th-95th percentile: 0.84-1.29 with pauses,
+0.83-1.12 without)."""
+
+
+def articulation_s(samples: np.ndarray, sample_rate: int) -> Seconds:
+    """The speech span less the pauses (runs of silent 10 ms frames >= `PAUSE_S`)."""
+    hop = max(1, sample_rate // 100)
+    frames = len(samples) // hop
+    if frames == 0:
+        return 0.0
+    power = np.square(samples[: frames * hop].reshape(frames, hop), dtype=np.float64).mean(1)
+    active = power >= power.max() * 10 ** (-SILENCE_BELOW_PEAK_DB / 10)
+    where = np.flatnonzero(active)
+    if where.size == 0:
+        return 0.0
+    active = active[where[0] : where[-1] + 1]
+    edges = np.flatnonzero(np.diff(np.concatenate([[1], active.astype(np.int8), [1]])))
+    runs = edges[1::2] - edges[::2]  # lengths of the silent runs
+    pauses = int(runs[runs * 0.01 >= PAUSE_S].sum()) if runs.size else 0
+    return (active.size - pauses) * hop / sample_rate
+
+
 def measure(samples: np.ndarray, sample_rate: int, text: str | None = None) -> ProsodyFeatures:
     """Prosodic features of mono `samples`; `text` (what is said) gives the syllable count."""
     import parselmouth
@@ -83,6 +110,7 @@ def measure(samples: np.ndarray, sample_rate: int, text: str | None = None) -> P
         nan = float("nan")
         return ProsodyFeatures(nan, nan, nan, 0.0, level, 0.0, 0.0)
     x = x[start:end]
+    articulation = articulation_s(x, sample_rate)
     if sample_rate > ANALYSIS_SR:
         from scipy.signal import resample_poly
 
@@ -111,6 +139,7 @@ def measure(samples: np.ndarray, sample_rate: int, text: str | None = None) -> P
         level_db=level,
         voiced_fraction=float(voiced.size / max(1, f0.size)),
         duration_s=duration,
+        articulation_rate_syllables_per_s=syllables / articulation if articulation else 0.0,
     )
 
 

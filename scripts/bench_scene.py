@@ -1,13 +1,14 @@
 """Benchmark the scene and verification on many dialogues with real scripts.
 
 Usage: python scripts/bench_scene.py [--num-dialogues 200] [--scripts FILE] [--report FILE]
-       [--limit N]
+       [--limit N] [--labels-only]
 
 Phase 1 writes the scripts with the embedded LLM (plan + script stages over
 configs/bench_scene.yaml) and caches them as JSON lines in --scripts; a rerun reuses them.
 Phase 2 voices, renders, mixes and verifies every scripted dialogue and prints one JSON report:
 scene RTF, gaps and overlaps against the configured distribution, measured against configured
-SNR, verification pass rates, and Whisper WER on the mix at fixed SNRs and in a room.
+SNR, verification pass rates, and Whisper WER on the mix at fixed SNRs and in a room, and the
+label-fidelity report (`bench_labels_report.py`; alone with --labels-only, `make bench-labels`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def main() -> None:
     parser.add_argument("--report", default=None)
     parser.add_argument("--scripts-only", action="store_true")
     parser.add_argument(
+        "--labels-only", action="store_true", help="Only the label-fidelity report."
+    )
+    parser.add_argument(
         "--limit", type=int, help="Use only the first N scripts (a quick re-check)."
     )
     args = parser.parse_args()
@@ -68,7 +72,7 @@ def main() -> None:
         return
     from bench_scene_report import report  # phase 2 lives next to this file
 
-    result = report(config, read_scripts(path)[: args.limit])
+    result = report(config, read_scripts(path)[: args.limit], labels_only=args.labels_only)
     text = json.dumps(result, indent=2)
     print(text)
     if args.report:

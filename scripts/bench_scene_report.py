@@ -22,7 +22,8 @@ MIX_SNRS_DB = (20.0, 10.0, 5.0)
 CORRUPTED_SHARE = 0.10
 
 
-def report(config: JobConfig, scripted: list[Dialogue]) -> dict:
+def report(config: JobConfig, scripted: list[Dialogue], labels_only: bool = False) -> dict:
+    """The scene benchmark's report; `labels_only`: the label-fidelity part alone."""
     from dialogsmith.stages.render import RenderStage
     from dialogsmith.stages.scene import SceneStage
     from dialogsmith.stages.verify import VerifyStage
@@ -38,7 +39,14 @@ def report(config: JobConfig, scripted: list[Dialogue]) -> dict:
             stage.process(batch)
     done = [d for d in dialogues if d.timeline is not None and d.verification is not None]
     verify = stages[-1]
-    return {
+    from bench_labels_report import label_report  # next to this file
+
+    fidelity = {"label_fidelity": label_report(dialogues, verify)}
+    if labels_only:
+        return {"scripted": len(scripted), "after_verify": Counter(map(_outcome, dialogues))} | (
+            fidelity
+        )
+    return fidelity | {
         "scripted": len(scripted),
         "script_rejected": len(scripted) - len(dialogues),
         "after_verify": Counter(_outcome(d) for d in dialogues),

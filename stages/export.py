@@ -50,7 +50,15 @@ def shard_stats(batch: ShardBatch) -> dict:
         "audio_seconds": round(sum(d.timeline.duration_s for d in kept), 3),
         "stage_seconds": {k: round(v, 4) for k, v in seconds.items()},
         "llm_tokens": dict(sorted(batch.llm_tokens.items())),
+        "user_voices": dict(sorted(_user_voices(kept).items())),
     }
+
+
+def _user_voices(kept: list) -> dict[str, str]:
+    """Identity -> the timbre it speaks with, for the job's voice-collision count."""
+    from dialogsmith.stages.voice import voice_ref
+
+    return {d.spec.speaker("user").speaker_id: voice_ref(d.cast.voices["user"]) for d in kept}
 
 
 class ExportStage(Stage):

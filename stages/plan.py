@@ -16,6 +16,9 @@ from dialogsmith.stages.topics import TopicBank
 from dialogsmith.stages.voice import VOICED, voiced_values
 from dialogsmith.taxonomy import ATTRIBUTE_VALUES, TAXONOMY
 
+TURN_ENDINGS = ("interruption", "overlap", "non_query")
+"""Events that decide how their turn ends: at most one per turn."""
+
 
 def dialogue_id(index: int) -> str:
     return f"dlg-{index:07d}"
@@ -126,11 +129,22 @@ class PlanStage(Stage):
         )
 
     def _events(self, rng: np.random.Generator, num_turns: int, attribute_turn: int) -> list:
-        """Events go on turns other than the attribute turn and its reply."""
+        """Events go on turns other than the attribute turn and its reply. An interruption, an
+        overlap and a non-query each decide how their turn ends, so each takes a turn of its
+        own, and the first two one that a next turn follows; an event with no such turn left
+        is not planned (a planned event always has its audio)."""
         free = [t for t in range(1, num_turns) if t not in (attribute_turn, attribute_turn + 1)]
+        taken: set[int] = set()
         events = []
         for kind, probability in sorted(self.config.plan.events.items()):
-            if free and rng.random() < probability:
-                value = str(rng.choice(ATTRIBUTE_VALUES[kind]))
-                events.append(PlannedEvent(kind, value, int(rng.choice(free))))
+            if not free or rng.random() >= probability:
+                continue
+            value = str(rng.choice(ATTRIBUTE_VALUES[kind]))
+            turns = [t for t in free if kind not in TURN_ENDINGS or t not in taken]
+            if kind in ("interruption", "overlap"):
+                turns = [t for t in turns if t < num_turns - 1]
+            if turns:
+                turn = int(rng.choice(turns))
+                taken |= {turn} if kind in TURN_ENDINGS else set()
+                events.append(PlannedEvent(kind, value, turn))
         return events

@@ -1,7 +1,9 @@
 """Render: each turn through its speaker's TTS backend at the scene's sample rate.
 
 Backends level every rendering to one reference speech level before the style's gain, so a
-volume label means the same gain for every voice (see `tts_backends.base`)."""
+volume label means the same gain for every voice (see `tts_backends.base`). Every rendering is
+trimmed to its speech (`trim_to_speech`): the engines' own leading and trailing silence
+(hibari about 0.3 s / 0.5 s) would otherwise count as speech in every gap and overlap."""
 
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ from dialogsmith.records import ClipAudio, Dialogue, TurnAudio
 from dialogsmith.seeding import derive_seed
 from dialogsmith.stage import Resources, ShardBatch, Stage
 from dialogsmith.stages.scene_timing import clip_roles
-from dialogsmith.tts_backends.base import Audio, TTSBackend, TurnStyle
+from dialogsmith.tts_backends.base import Audio, TTSBackend, TurnStyle, trim_to_speech
 from dialogsmith.tts_backends.nonverbal import attach_nonverbal, synthesize_nonverbal
-from dialogsmith.tts_backends.prosody import emphasize_span, estimate_word_span
+from dialogsmith.tts_backends.prosody import emphasize_span, estimate_word_span, speech_bounds
 from dialogsmith.tts_backends.registry import make_backend, resolve_voice
 
 
@@ -52,15 +54,17 @@ class RenderStage(Stage):
         audio = backend.synthesize(turn.text, voice, style).resampled(rate)
         if not np.isfinite(audio.samples).all() or not np.any(audio.samples):
             raise ValueError(f"turn {index} rendered silent or non-finite audio")
+        audio = trim_to_speech(audio)
         stress = self._stress(dialogue, index, audio)
         if stress is not None:
             start, end = stress
             audio = Audio(emphasize_span(audio.samples, rate, start, end), rate)
+        words = [b / rate for b in speech_bounds(audio.samples, rate)]
         kind = turn.labels.get("non_verbal", "none")
         span, speech_s = None, audio.duration_s
         if kind != "none":
             seed = derive_seed(dialogue.spec.seed, self.name, index, kind) % (2**31)
-            sound = synthesize_nonverbal(kind, backend, voice, rate, seed)
+            sound = trim_to_speech(synthesize_nonverbal(kind, backend, voice, rate, seed))
             audio, start, end = attach_nonverbal(audio, sound, position="before")
             span = (round(start, 4), round(end, 4))
         return TurnAudio(
@@ -68,7 +72,8 @@ class RenderStage(Stage):
             sample_rate=rate,
             duration_s=audio.duration_s,
             samples=audio.samples,
-            speech_start_s=0.0 if span is None else round(audio.duration_s - speech_s, 4),
+            speech_start_s=round(audio.duration_s - speech_s + words[0], 4),
+            speech_end_s=round(audio.duration_s - speech_s + words[1], 4),
             nonverbal=None if span is None else kind,
             nonverbal_span_s=span,
             stress_span_s=None if stress is None else _shifted(stress, audio.duration_s - speech_s),
@@ -117,6 +122,7 @@ class RenderStage(Stage):
 
 
 def _clip(clip_id: str, role: str, text: str, audio: Audio) -> ClipAudio:
+    audio = trim_to_speech(audio)
     return ClipAudio(
         clip_id=clip_id,
         role=role,

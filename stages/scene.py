@@ -151,7 +151,7 @@ class _TimelineBuilder:
         boundaries = word_boundaries(
             rendered.samples, rendered.sample_rate, turn.text, rendered.speech_start_s
         )
-        span = (rendered.speech_start_s, rendered.duration_s)
+        span = rendered.words_span_s
         return pick_boundary(boundaries, span, self.tt.interruption_cut, self.rng)
 
     def _next_start(
@@ -180,8 +180,10 @@ class _TimelineBuilder:
             return 0.0
         low, high = self.cfg.background.nonquery_snr_db
         snr = round(float(self.rng.uniform(low, high)), 1)
-        if event.value == "background_talk" and "overheard" in self.clips:
-            clip = self.clips["overheard"]
+        if event.value == "background_talk":
+            clip = self.clips.get("overheard")
+            if clip is None:  # no line to play: verify rejects the dialogue (event_missing)
+                return 0.0
             track = Track(
                 kind="nonquery",
                 channel="background",
@@ -215,7 +217,7 @@ class _TimelineBuilder:
         boundaries = word_boundaries(
             rendered.samples, rendered.sample_rate, turn.text, rendered.speech_start_s
         )
-        span = (rendered.speech_start_s, rendered.duration_s)
+        span = rendered.words_span_s
         at = pick_boundary(boundaries, span, (0.3, 0.7), self.rng)
         when = at[1] if at else 0.5 * rendered.duration_s
         self.tracks.append(

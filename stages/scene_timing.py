@@ -82,7 +82,7 @@ def draw_offset(
     overlaps, gap_draw, overlap_draw = rng.random(), rng.gamma(cfg.shape), rng.gamma(cfg.shape)
     if overlaps < cfg.overlap_probability:
         shorter = min(previous_s, next_s)
-        overlap = overlap_draw / cfg.shape * cfg.mean_overlap * shorter
+        overlap = max(overlap_draw / cfg.shape * cfg.mean_overlap * shorter, cfg.min_overlap_s)
         return -float(min(overlap, cfg.max_overlap_s, 0.5 * shorter))
     return float(min(gap_draw / cfg.shape * cfg.mean_silence * previous_s, cfg.max_gap_s))
 

@@ -103,8 +103,27 @@ def check_script(data: dict, shape: ScriptShape) -> ScriptProblem | None:
         word = str(turns[shape.stress_turn].get("stressed_word", "")).strip(" .,!?")
         if not word or word.lower() not in str(turns[shape.stress_turn].get("text", "")).lower():
             return ScriptProblem("stress_word_missing", f"stressed word {word!r} not in its turn")
-    if shape.overheard and not WORD.findall(str(data.get("overheard", ""))):
+    if shape.overheard:
+        return _check_overheard(str(data.get("overheard", "")), turns)
+    return None
+
+
+OVERHEARD_COPY_RATIO = 0.6
+"""Word-sequence similarity (difflib) above which an overheard line copies a turn."""
+
+
+def _check_overheard(text: str, turns: list[dict]) -> ScriptProblem | None:
+    """The overheard line exists and is its own sentence, not a copy of a turn (the model
+    tends to repeat the assistant's line there)."""
+    from difflib import SequenceMatcher
+
+    words = [w.lower() for w in WORD.findall(text)]
+    if not words:
         return ScriptProblem("overheard_missing", "no overheard line for the non-query event")
+    for i, turn in enumerate(turns):
+        other = [w.lower() for w in WORD.findall(str(turn.get("text", "")))]
+        if SequenceMatcher(None, words, other).ratio() > OVERHEARD_COPY_RATIO:
+            return ScriptProblem("overheard_copies_turn", f"the overheard line copies turn {i}")
     return None
 
 

@@ -1,20 +1,25 @@
 """Verify: every kept label is checked against the audio, every drop has a reason.
 
-Per turn: ASR on the clean rendering (WER, CER) and on the turn cut from the mix; the labels
-the turn was meant to carry (its target on the attribute turn, the speaker's gender) measured
-on the speaker's channel by the written rules of `qa.attribute_checks`. Per dialogue: speaker
-consistency of the turns' timbre embeddings, VAD on each channel against the timeline, and
-every background track's SNR against its label. The policy (`verify.policy`) turns each
-failed check into a rejection, a flag, or nothing; the findings stay in the record.
+Per turn: ASR on the clean rendering (WER, CER) and on the turn cut from the mix; every label
+of the turn (its target, the neutral values of the others, the speaker's gender) measured on
+the speaker's channel by the written rules of `qa.attribute_checks`, whose bands are the
+taxonomy's. Per dialogue: speaker consistency of the turns' timbre embeddings, VAD on each
+channel against the timeline, the overlaps heard on both channels against the timeline's,
+every planned event present (`qa.label_fidelity`), and every background track's SNR against
+its label. The policy (`verify.policy`) turns each failed check into a rejection, a flag, or
+nothing; the findings stay in the record.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
 from dialogsmith.audio import db_to_amplitude
 from dialogsmith.mixing import background_tracks, overlap_snr_db, speech_mask
 from dialogsmith.qa.asr import Transcript, transcribe_all
+from dialogsmith.qa.label_fidelity import missing_events
 from dialogsmith.records import (
     AttributeCheck,
     Dialogue,
@@ -25,6 +30,7 @@ from dialogsmith.records import (
     Verification,
 )
 from dialogsmith.stage import Resources, ShardBatch, Stage
+from dialogsmith.taxonomy import heard_value
 from dialogsmith.tts_backends.base import Audio
 
 REJECT_REASONS = {
@@ -36,8 +42,12 @@ REJECT_REASONS = {
     "mix_wer": "mix_wer_above_threshold",
     "speaker": "speaker_inconsistent",
     "timeline": "timeline_mismatch",
+    "overlap": "overlap_not_heard",
+    "events": "event_missing",
 }
 """Stable rejection reason per check (the rejects manifest's `reason`)."""
+BANDED = {"speed": "rate_ratio", "volume": "level_delta_db"}
+"""Labels with taxonomy bands, and the measurement their bands are on."""
 
 
 class VerifyStage(Stage):
@@ -79,6 +89,8 @@ class VerifyStage(Stage):
         turns = self._turn_checks(dialogue, findings)
         speaker = self._speaker(dialogue, findings)
         timeline = self._timeline(dialogue, findings)
+        for missing in missing_events(dialogue):
+            self._finding(findings, "events", f"{missing} is planned but not in the audio")
         self._background(dialogue, findings)
         dialogue.verification = Verification(turns, findings, speaker, timeline)
         rejecting = [f for f in findings if f.action == "reject"]
@@ -91,6 +103,7 @@ class VerifyStage(Stage):
         self, findings: list[Finding], check: str, detail: str, turn: int | None = None
     ) -> None:
         action = self.config.verify.policy[check.partition(":")[0]]
+        action = "flag" if action == "relabel" else action  # what `_relabel` could not fix
         if action != "ignore":
             findings.append(Finding(check, action, detail, turn))
 
@@ -117,11 +130,46 @@ class VerifyStage(Stage):
                 cer=round(char_error_rate(turn.text, heard.text), 4),
                 mix_hypothesis=mix_text,
                 mix_wer=mix_wer,
-                attributes=measured.get(turn.index, []),
+                attributes=self._relabel(dialogue, turn, measured.get(turn.index, []), findings),
             )
             self._turn_findings(dialogue, check, findings)
             checks.append(check)
         return checks
+
+    def _relabel(
+        self, dialogue: Dialogue, turn: Turn, checks: list[AttributeCheck], findings: list[Finding]
+    ) -> list[AttributeCheck]:
+        """Under `policy.attribute: relabel`, a failed speed or volume label that is not the
+        dialogue's target becomes the value whose heard band holds the measurement (taxonomy
+        `band`), or is dropped where none does; the script's turn and its checks say so."""
+        if self.config.verify.policy["attribute"] != "relabel":
+            return checks
+        spec, labels, kept = dialogue.spec, dict(turn.labels), []
+        for check in checks:
+            target = turn.index == spec.attribute_turn and check.attribute == spec.target_attribute
+            if check.passed or target or check.attribute not in BANDED:
+                kept.append(check)
+                continue
+            measured = check.measured.get(BANDED[check.attribute])
+            heard = None if measured is None else heard_value(check.attribute, float(measured))
+            labels.pop(check.attribute)
+            if heard is not None:
+                labels[check.attribute] = heard
+                kept.append(replace(check, label=heard, passed=True, rule=self._rule(check, heard)))
+            detail = (
+                f"turn {turn.index} {check.attribute}={check.label} sounds "
+                f"{heard or 'between the bands'} ({check.measured}): "
+                f"{'relabelled ' + heard if heard else 'label dropped'}"
+            )
+            findings.append(Finding(f"attribute:{check.attribute}", "relabel", detail, turn.index))
+        if labels != turn.labels:
+            turns = list(dialogue.script.turns)
+            turns[turn.index] = replace(turn, labels=labels)
+            dialogue.script = replace(dialogue.script, turns=turns)
+        return kept
+
+    def _rule(self, check: AttributeCheck, label: str) -> str:
+        return self.thresholds.rule(check.attribute, label)
 
     def _turn_findings(self, dialogue: Dialogue, check: TurnCheck, findings: list[Finding]) -> None:
         index = check.turn_index
@@ -148,40 +196,13 @@ class VerifyStage(Stage):
             self._finding(findings, kind, detail, index)
 
     def _attribute_checks(self, dialogue: Dialogue) -> dict[int, list[AttributeCheck]]:
-        """Measured labels per turn: the target on the attribute turn and the speaker's gender,
-        against the same speaker's other turns; every turn must hold speech."""
-        from dialogsmith.qa.attribute_checks import check_turn
-        from dialogsmith.qa.turn_measures import measure_turn, speaker_reference
+        """Every label of every turn measured (`qa.label_fidelity.label_checks`); every turn
+        must hold speech."""
+        from dialogsmith.qa.label_fidelity import label_checks
 
-        spec = dialogue.spec
         inputs = {t.index: self._turn_input(dialogue, t, a) for t, a in _pairs(dialogue)}
-        measures = {
-            i: measure_turn(_speech_part(x), x.sample_rate, x.text) for i, x in inputs.items()
-        }
-        out = {}
-        for turn, _ in _pairs(dialogue):
-            wanted: list[str] = []
-            reference = None
-            if turn.role == "user":
-                others = [
-                    measures[t.index]
-                    for t in dialogue.script.turns
-                    if t.role == "user" and t.index != spec.attribute_turn
-                ]
-                reference = speaker_reference(others)
-                if turn.index == spec.attribute_turn:
-                    wanted = [spec.target_attribute, "gender"]
-            results = check_turn(
-                inputs[turn.index],
-                turn.labels,
-                reference,
-                self.thresholds,
-                self.emotion,
-                attributes=wanted,
-                measurements=measures[turn.index],
-            )
-            out[turn.index] = [_record(r) for r in results]
-        return out
+        results = label_checks(dialogue, inputs, self.thresholds, self.emotion)
+        return {index: [_record(r) for r in checks] for index, checks in results.items()}
 
     def _turn_input(self, dialogue: Dialogue, turn: Turn, audio: TurnAudio):
         """The turn as its speaker's channel carries it (channel effect, room, cut), before the
@@ -263,18 +284,15 @@ class VerifyStage(Stage):
         }
 
     def _timeline(self, dialogue: Dialogue, findings: list[Finding]) -> dict[str, float]:
-        from dialogsmith.qa.vad import overlap_regions, timeline_agreement
+        from dialogsmith.qa.label_fidelity import expected_speech, heard_overlaps
+        from dialogsmith.qa.vad import timeline_agreement
 
         cfg, timeline = self.config.verify, dialogue.timeline
-        expected, detected, out = {}, {}, {}
+        detected, out = {}, {}
         for role in ("user", "assistant"):
-            expected[role] = [
-                (t.offset_s, t.end_s)
-                for t in timeline.foreground()
-                if t.channel == role and t.kind != "crosstalk"
-            ]
             detected[role] = self.vad.speech_regions(dialogue.channels[role], timeline.sample_rate)
-            agreement = timeline_agreement(expected[role], detected[role], timeline.duration_s)
+            expected = expected_speech(dialogue, role)
+            agreement = timeline_agreement(expected, detected[role], timeline.duration_s)
             out[f"{role}_precision"], out[f"{role}_recall"] = agreement.precision, agreement.recall
             if agreement.precision < cfg.min_vad_precision or agreement.recall < cfg.min_vad_recall:
                 detail = (
@@ -282,10 +300,15 @@ class VerifyStage(Stage):
                     f"{agreement.recall:.2f} against the timeline"
                 )
                 self._finding(findings, f"timeline:{role}", detail)
-        want = overlap_regions(expected["user"], expected["assistant"])
-        got = overlap_regions(detected["user"], detected["assistant"])
-        out["overlap_expected_s"] = round(sum(e - s for s, e in want), 3)
-        out["overlap_detected_s"] = round(sum(e - s for s, e in got), 3)
+        heard = heard_overlaps(dialogue, detected)
+        out["overlap_expected_s"], out["overlap_detected_s"] = heard.expected_s, heard.heard_s
+        out["overlaps_expected"], out["overlaps_heard"] = float(heard.expected), float(heard.heard)
+        if abs(heard.expected_s - heard.heard_s) > cfg.overlap_tolerance_s:
+            detail = (
+                f"both speakers heard for {heard.heard_s:.2f} s, the timeline overlaps them "
+                f"for {heard.expected_s:.2f} s"
+            )
+            self._finding(findings, "overlap", detail)
         return out
 
     def _background(self, dialogue: Dialogue, findings: list[Finding]) -> None:

@@ -1,26 +1,35 @@
 """Voice: one timbre per speaker for the whole dialogue, one style per turn from its labels.
 
 The user's voice matches the speaker's gender, language and, where labelled, age and accent
-(bank labels, see `tts_backends.timbre`); an identity keeps one voice in every dialogue. The
-assistant speaks the dialogue's language. A label value no voice here can speak is rejected
-as `not_realisable` (`unrealisable`); a value some voice speaks but none of the configured
-ones as `no_voice`, naming the config field to extend."""
+(bank labels, see `tts_backends.timbre`); an identity keeps one voice in every dialogue and
+shard, and identities of the job's speaker pool get distinct voices while the bank has enough
+(`identity_voices`): the bank grows with the pool unless `voice.user_bank_per_base` is set
+(`auto_per_base`). The assistant speaks the dialogue's language. A label value no voice here
+can speak is rejected as `not_realisable` (`unrealisable`); a value some voice speaks but none
+of the configured ones as `no_voice`, naming the config field to extend."""
 
 from __future__ import annotations
 
+import logging
+import math
+from collections import Counter
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
 
-from dialogsmith.config import StyleConfig
+from dialogsmith.config import PlanConfig, StyleConfig
 from dialogsmith.records import Dialogue, DialogueSpec, SpeakerSpec, Turn, VoiceCast
 from dialogsmith.seeding import derive_seed, stage_rng
 from dialogsmith.stage import Resources, ShardBatch, Stage
+from dialogsmith.stages.speakers import SpeakerPool
 from dialogsmith.stages.style_prompts import style_prompt
-from dialogsmith.taxonomy import TAXONOMY
+from dialogsmith.taxonomy import TAXONOMY, band
 from dialogsmith.tts_backends.base import TurnStyle, VoiceSpec
 from dialogsmith.tts_backends.registry import BACKENDS, make_backend, resolve_voice
 from dialogsmith.tts_backends.timbre import AGES, build_timbre_bank
+
+log = logging.getLogger(__name__)
 
 REALISED = {
     "gender": "a voice of that gender",
@@ -94,17 +103,122 @@ def _natural(backend: str) -> bool:
     return bool(getattr(getattr(factory, "capabilities", None), "natural", False))
 
 
+MIN_PER_BASE, MAX_PER_BASE = 6, 400  # one timbre per cell and base; the config's bound
+
+
+def voice_ref(voice: VoiceSpec) -> str:
+    """The voice's 'backend:voice[~timbre]' name, as configs and manifests write it."""
+    return f"{voice.backend}:{voice.name}"
+
+
+def planned_languages(plan: PlanConfig) -> list[str]:
+    """The user languages the plan can draw: those of positive weight, and every plannable
+    one when the language is a target attribute (`PlanStage.plan`)."""
+    from dialogsmith.stages.plan import plannable_values  # plan builds on this module
+
+    languages = [lang for lang, weight in plan.languages.items() if weight > 0]
+    if "language" in plan.attributes:
+        languages += plannable_values("language", plan.realisable_only)
+    return list(dict.fromkeys(languages))
+
+
+def job_pool(plan: PlanConfig) -> list[SpeakerSpec]:
+    """The job's user identities, built as `PlanStage.setup` builds them (so the same ones in
+    every shard), of the languages the plan draws."""
+    wanted = {"gender", *plan.speaker_attributes, *plan.attributes}
+    pool = SpeakerPool(plan.speaker_pool, wanted, plan.realisable_only)
+    return [s for lang in planned_languages(plan) for s in pool.by_language[lang]]
+
+
+def candidate_groups(
+    pool: list[SpeakerSpec], voices: dict[str, list[VoiceSpec]]
+) -> dict[tuple[str, ...], tuple[list[VoiceSpec], list[str]]]:
+    """The pool's identities (ids, in pool order) grouped by their candidate voices
+    (`matching_voices`), keyed by those voices' refs; identities no voice matches are left
+    out (the stage rejects their dialogues)."""
+    matches: dict[tuple, list[VoiceSpec]] = {}
+    groups: dict[tuple[str, ...], tuple[list[VoiceSpec], list[str]]] = {}
+    for speaker in pool:
+        labels = (speaker.gender, speaker.age, speaker.accent, speaker.language)
+        if labels not in matches:  # a few label sets among hundreds of identities
+            matches[labels] = matching_voices(speaker, voices.get(speaker.gender, []))
+        candidates = matches[labels]
+        if candidates:
+            key = tuple(map(voice_ref, candidates))
+            groups.setdefault(key, (candidates, []))[1].append(speaker.speaker_id)
+    return groups
+
+
+def identity_voices(
+    pool: list[SpeakerSpec], voices: dict[str, list[VoiceSpec]], seed: int
+) -> dict[str, VoiceSpec]:
+    """speaker_id -> voice, distinct within each candidate group while it has voices: identity
+    j of a group takes candidate perm[j % n] of a permutation seeded by the job seed and the
+    group, so two identities share a voice only in a group with more identities than its n
+    candidates. Depends on the config alone, never on the dialogues of a shard."""
+    mapping: dict[str, VoiceSpec] = {}
+    for key, (candidates, ids) in candidate_groups(pool, voices).items():
+        n = len(candidates)
+        order = np.random.default_rng(derive_seed(seed, "voice", *key)).permutation(n)
+        for j, speaker_id in enumerate(ids):
+            mapping[speaker_id] = candidates[int(order[j % n])]
+    return mapping
+
+
+def collisions_among(speaker_to_voice: dict[str, str]) -> int:
+    """Identities that share their voice (ref) with at least one other identity: 0 when every
+    identity sounds like no other, all of them when they all speak in one voice."""
+    counts = Counter(speaker_to_voice.values())
+    return sum(n for n in counts.values() if n > 1)
+
+
+def voice_collisions(mapping: dict[str, VoiceSpec]) -> int:
+    """`collisions_among` for an `identity_voices` mapping."""
+    return collisions_among({s: voice_ref(v) for s, v in mapping.items()})
+
+
+def bank_voices(bases: list[str], per_base: int, seed: int) -> dict[str, list[VoiceSpec]]:
+    """The timbre bank's voices by gender."""
+    voices = [t.voice() for t in build_timbre_bank(bases, per_base, seed)]
+    return {g: [v for v in voices if v.gender == g] for g in ("female", "male")}
+
+
+def auto_per_base(pool: list[SpeakerSpec], bases: list[str], seed: int) -> int:
+    """Variants per base that give every candidate group (a gender x age cell, of one accent
+    and language where labelled) at least one voice per identity needing it: a probe bank of
+    six per base holds one timbre per base and cell, so a group's probe candidates s say how
+    many (base, cell) slots feed it, and 6k per base give it k*s voices. Bounded by
+    `MIN_PER_BASE` and `MAX_PER_BASE`."""
+    probe = candidate_groups(pool, bank_voices(bases, MIN_PER_BASE, seed))
+    k = max((math.ceil(len(ids) / len(c)) for c, ids in probe.values()), default=1)
+    return min(max(MIN_PER_BASE * k, MIN_PER_BASE), MAX_PER_BASE)
+
+
 def style_for(turn: Turn, table: StyleConfig, rng: np.random.Generator) -> TurnStyle:
     labels = turn.labels
     rate, pitch, gain, f0_range = table.emotion_prosody[labels.get("emotion", "neutral")]
     rate *= table.speed_factor[labels.get("speed", "normal")]
     gain += table.volume_gain_db[labels.get("volume", "normal")]
     noise = rng.normal(size=3) * table.jitter
-    return TurnStyle(
+    style = TurnStyle(
         speed=round(float(rate * (1 + noise[0])), 4),
         gain_db=round(float(gain + 30 * noise[1]), 2),
         pitch_shift_semitones=round(float(pitch + 20 * noise[2]), 2),
         f0_range_factor=round(float(f0_range), 3),
+    )
+    return within_bands(style, labels) if turn.role == "user" else style
+
+
+def within_bands(style: TurnStyle, labels: dict[str, str]) -> TurnStyle:
+    """The style with its rate and gain inside the rendered bands of the turn's speed and
+    volume labels (taxonomy.yaml `band`): an emotion's profile or the jitter may move a
+    "normal" turn only as far as still sounds normal against the speaker's other turns."""
+    speed = band("speed", labels.get("speed", "normal"))
+    volume = band("volume", labels.get("volume", "normal"))
+    return replace(
+        style,
+        speed=round(speed.clamp(style.speed), 4) if speed else style.speed,
+        gain_db=round(volume.clamp(style.gain_db), 2) if volume else style.gain_db,
     )
 
 
@@ -114,15 +228,21 @@ class VoiceStage(Stage):
     default_resources = Resources(cpus=0.25)
 
     def setup(self) -> None:
-        cfg = self.config.voice
+        cfg, seed = self.config.voice, self.config.seed
+        self.pool = job_pool(self.config.plan)
+        self.per_base = None
         if cfg.user_bank_bases:
-            bank = build_timbre_bank(cfg.user_bank_bases, cfg.user_bank_per_base, self.config.seed)
-            voices = [t.voice() for t in bank]
-            self.user_voices = {g: [v for v in voices if v.gender == g] for g in ("female", "male")}
+            self.per_base = cfg.user_bank_per_base or auto_per_base(
+                self.pool, cfg.user_bank_bases, seed
+            )
+            self.user_voices = bank_voices(cfg.user_bank_bases, self.per_base, seed)
         else:
             self.user_voices = {
                 g: [resolve_voice(r) for r in refs] for g, refs in cfg.user_voices.items()
             }
+        self.identity_voices = identity_voices(self.pool, self.user_voices, seed)
+        self.pool_collisions = voice_collisions(self.identity_voices)
+        self._log_bank()
         self.assistant_voices = [resolve_voice(r) for r in cfg.assistant_voices]
         self.sampler = None
         if cfg.style_sampler == "mdn":
@@ -145,13 +265,32 @@ class VoiceStage(Stage):
             if missing:
                 dialogue.reject(self.name, "no_voice", missing)
                 continue
-            identity = derive_seed(self.config.seed, user.speaker_id) % len(candidates)
             voices = {
-                "user": candidates[identity],
+                "user": self._user_voice(user, candidates),
                 "assistant": self._assistant_voice(dialogue, assistants, rng),
             }
             styles = [self._style(dialogue, t, rng) for t in dialogue.script.turns]
             dialogue.cast = VoiceCast(voices=voices, styles=styles)
+
+    def _log_bank(self) -> None:
+        bank = sum(map(len, self.user_voices.values()))
+        source = f"{self.per_base} per base" if self.per_base else "voice.user_voices"
+        log.info(
+            "voice: %d user voices (%s), pool of %d identities, %d with a voice, %d share theirs",
+            bank,
+            source,
+            len(self.pool),
+            len(self.identity_voices),
+            self.pool_collisions,
+        )
+
+    def _user_voice(self, user: SpeakerSpec, candidates: list[VoiceSpec]) -> VoiceSpec:
+        """The identity's pool voice; a speaker outside the pool (or labelled unlike its pool
+        identity) takes a seeded hash of its id over its candidates, also stable."""
+        voice = self.identity_voices.get(user.speaker_id)
+        if voice is not None and voice in candidates:
+            return voice
+        return candidates[derive_seed(self.config.seed, user.speaker_id) % len(candidates)]
 
     @staticmethod
     def _missing(
@@ -177,7 +316,7 @@ class VoiceStage(Stage):
             return style_for(turn, self.config.voice.style, rng)
         seed = derive_seed(dialogue.spec.seed, self.name, turn.index) % (2**31)
         prompt = style_prompt(turn.labels, dialogue.spec.speaker("user").gender, seed)
-        return self.sampler.sample(prompt, seed)
+        return within_bands(self.sampler.sample(prompt, seed), turn.labels)
 
     def _assistant_voice(
         self, dialogue: Dialogue, voices: list[VoiceSpec], rng: np.random.Generator

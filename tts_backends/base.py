@@ -121,6 +121,20 @@ class Capabilities:
     natural: bool = False  # neural, human-like voice
 
 
+TRIM_MARGIN_S = 0.01
+"""Silence kept around trimmed speech (one analysis frame): its first and last sounds keep
+their onsets, and a track's span is its heard span within 10 ms."""
+
+
+def trim_to_speech(audio: Audio, margin_s: float = TRIM_MARGIN_S) -> Audio:
+    """`audio` without the engine's leading and trailing silence (`prosody.speech_bounds`), but for
+    `margin_s` on each side: a turn's span on the timeline is then the span it is heard."""
+    start, end = prosody.speech_bounds(audio.samples, audio.sample_rate)
+    margin = round(margin_s * audio.sample_rate)
+    first, last = max(0, start - margin), min(len(audio.samples), end + margin)
+    return Audio(audio.samples[first:last], audio.sample_rate)
+
+
 def resample(audio: Audio, target_sr: int) -> Audio:
     """Polyphase resampling (scipy.signal.resample_poly); returns a new Audio."""
     if audio.sample_rate == target_sr:

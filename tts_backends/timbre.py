@@ -187,11 +187,28 @@ def bank_cells(base_gender: str) -> list[tuple[str, str]]:
     return [(gender, age) for gender in (base_gender, other) for age in AGES]
 
 
+def _farthest(candidates: list[Settings], drawn: list[Settings]) -> Settings:
+    """The candidate whose nearest drawn timbre is farthest (`_separation`, vectorised: a
+    bank of hundreds per base compares each draw with all of them), the first on a tie; an
+    exact repeat of a drawn timbre only when every candidate is one (its ref would name two
+    bank voices)."""
+    if not drawn:
+        return candidates[0]
+    cand, done = np.array(candidates, dtype=np.float64), np.array(drawn, dtype=np.float64)
+    semitones = 12 * np.log2(cand[:, None, 1] / done[None, :, 1]) / 2.0
+    nearest = np.hypot(semitones, (cand[:, None, 0] - done[None, :, 0]) / 0.05).min(axis=1)
+    seen = set(drawn)
+    nearest[[c in seen for c in candidates]] = -1.0
+    return candidates[int(np.argmax(nearest))]
+
+
 def build_timbre_bank(base_refs: list[str], per_base: int, seed: int) -> list[TimbreSpec]:
     """`per_base` timbres per base voice, cycling through `bank_cells`, so six per base cover
-    every gender and age group. Each is the best of `CANDIDATES` draws: the one farthest
-    (`_separation`) from the base's timbres drawn before it. Deterministic in (seed, base
-    ref), so adding a base changes no other voice."""
+    every gender and age group and 6k give each cell k. Each is the best of `CANDIDATES`
+    draws: the one farthest (`_separation`) from the base's timbres drawn before it.
+    Deterministic in (seed, base ref), so adding a base changes no other voice, and the first
+    timbres of a base do not depend on `per_base`. Every timbre's labels are checked against
+    its cell, however large the bank."""
     bank: list[TimbreSpec] = []
     for ref in base_refs:
         base = resolve_voice(ref)
@@ -201,12 +218,11 @@ def build_timbre_bank(base_refs: list[str], per_base: int, seed: int) -> list[Ti
         for i in range(per_base):
             gender, age = cells[i % len(cells)]
             candidates = [_draw(rng, base.gender, gender, age) for _ in range(CANDIDATES)]
-            settings = max(
-                candidates, key=lambda c: min((_separation(c, d) for d in drawn), default=0)
-            )
+            settings = _farthest(candidates, drawn)
             drawn.append(settings)
             labels = _labels(base, settings)
-            assert (labels["gender"], labels["age"]) == (gender, age), (ref, settings)
+            if (labels["gender"], labels["age"]) != (gender, age):
+                raise AssertionError(f"{ref} timbre {settings} is not {gender} {age}: {labels}")
             bank.append(TimbreSpec(ref, *settings, **labels))
     return bank
 

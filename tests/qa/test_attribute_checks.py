@@ -69,7 +69,7 @@ def test_volume_reports_level_and_loudness(hibari, reference):
     check = check_turn(turn, {"volume": "loud"}, reference)[1]
     assert check.measured["level_delta_db"] == pytest.approx(10.0, abs=1.5)
     assert check.measured["loudness_lufs"] == pytest.approx(-13.0, abs=2.5)
-    assert "+ 5.0 dB" in check.rule
+    assert "+ 6.0 dB" in check.rule
 
 
 def test_gender_by_the_speakers_f0(hibari, piper, reference):

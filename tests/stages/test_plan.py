@@ -5,7 +5,7 @@ import pytest
 from dialogsmith.config import ConfigError
 from dialogsmith.runner import plan_shards
 from dialogsmith.stage import ShardBatch
-from dialogsmith.stages.plan import PlanStage
+from dialogsmith.stages.plan import TURN_ENDINGS, PlanStage
 from dialogsmith.stages.topics import TopicBank
 from dialogsmith.taxonomy import ATTRIBUTE_VALUES, TARGET_ATTRIBUTES
 from support import small_config
@@ -92,6 +92,22 @@ def test_events_are_placed_away_from_the_attribute_exchange():
         for event in spec.events:
             assert event.turn not in (spec.attribute_turn, spec.attribute_turn + 1)
             assert 0 < event.turn < spec.num_turns
+
+
+def test_events_that_end_a_turn_take_a_turn_each_and_one_a_reply_follows():
+    """An interruption, an overlap and a non-query each decide how their turn ends: two on
+    one turn, or an interruption of the last turn, would leave one of them without audio."""
+    events = {"interruption": 0.9, "backchannel": 0.9, "overlap": 0.9, "non_query": 0.9}
+    config = small_config(num_dialogues=120, **{"plan.events": events, "plan.max_turns": 8})
+    specs = planned(config)
+    for spec in specs:
+        endings = [e.turn for e in spec.events if e.kind in TURN_ENDINGS]
+        assert len(endings) == len(set(endings)), spec.events
+        for event in spec.events:
+            if event.kind in ("interruption", "overlap"):
+                assert event.turn < spec.num_turns - 1, event
+    counts = Counter(e.kind for s in specs for e in s.events)
+    assert all(counts[kind] > 30 for kind in events), counts
 
 
 def test_plan_is_seeded_and_independent_of_sharding():

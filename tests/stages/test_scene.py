@@ -114,6 +114,7 @@ def test_gap_and_overlap_draws_follow_the_configured_means():
     assert gaps_.mean() == pytest.approx(cfg.mean_silence * 4.0, rel=0.06)
     assert overlaps.mean() == pytest.approx(cfg.mean_overlap * 3.0, rel=0.06)
     assert overlaps.max() <= 1.5
+    assert overlaps.min() == pytest.approx(cfg.min_overlap_s), "shorter is not heard as overlap"
 
 
 def test_word_boundaries_land_in_the_pauses_between_words():
@@ -305,3 +306,18 @@ def test_babble_of_bank_voices_sits_at_its_snr():
     active = speech_mask(d.timeline)
     measured = overlap_snr_db(speech, d.channels["background"], active, np.ones_like(active))
     assert abs(measured - 5.0) < 0.5
+
+
+def test_every_planned_event_is_found_on_the_timeline_or_named_missing():
+    from dialogsmith.qa.label_fidelity import missing_events
+
+    events = [
+        PlannedEvent("interruption", "user_interrupts", 0),
+        PlannedEvent("non_query", "background_noise", 1),
+        PlannedEvent("overlap", "short_overlap", 2),
+    ]
+    d = run_scene(dialogue(events=events))
+    assert missing_events(d) == []
+    talk = run_scene(dialogue(events=[PlannedEvent("non_query", "background_talk", 1)]))
+    assert not any(t.kind == "nonquery" for t in talk.timeline.tracks)  # no line to play
+    assert missing_events(talk) == ["non_query=background_talk at turn 1"]

@@ -89,6 +89,15 @@ def test_stress_and_overheard_fields_are_required_when_planned():
     assert check_script(ok, shape).reason == "overheard_missing"
 
 
+def test_an_overheard_line_that_copies_a_turn_is_refused():
+    shape = ScriptShape(4, 1, OPENER, overheard=True, max_length=12)
+    turns = ["I lost my keys at the station.", f"{OPENER}, let us find them.", "Yes.", "Sure."]
+    copied = json.loads(script(*turns, overheard=f"{OPENER}, let us find them!"))
+    assert check_script(copied, shape).reason == "overheard_copies_turn"
+    own = json.loads(script(*turns, overheard="Mum, the kettle is boiling!"))
+    assert check_script(own, shape) is None
+
+
 def test_chinese_turns_are_measured_in_characters():
     shape = ScriptShape(2, 1, "别难过", language="zh", max_length=10)
     assert check_script(json.loads(script("我今天丢了手机。", "别难过，我来帮你。")), shape) is None

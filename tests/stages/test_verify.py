@@ -250,3 +250,53 @@ def test_a_turn_alone_in_the_mix_is_transcribed_once_and_the_shortcut_hears_the_
         assert word_error_rate(heard.text, check.mix_hypothesis) == 0.0
     noisy = verified(verifier, rendered("emotion", "neutral", noise="pink"))
     assert not any(mix_holds_turn_alone(noisy, t.index) for t in noisy.script.turns)
+
+
+def test_an_overlap_the_channels_do_not_hold_rejects_the_dialogue(rendered, verifier):
+    """The timeline says turn 1 starts 1 s before turn 0 ends, but the assistant's channel
+    keeps its audio where it was: both speakers are heard at once for no time at all."""
+    d = rendered("speed", "normal")
+    assert verified(verifier, copy.deepcopy(d)).rejection is None
+    shift = d.timeline.transitions()[0] + 1.0
+    tracks = [
+        replace(t, offset_s=t.offset_s - shift) if t.kind == "speech" and t.turn_index == 1 else t
+        for t in d.timeline.tracks
+    ]
+    d.timeline = replace(d.timeline, tracks=tracks)
+    d = verified(verifier, d)
+    timeline = d.verification.timeline
+    assert timeline["overlap_expected_s"] >= 0.9 and timeline["overlap_detected_s"] < 0.2
+    assert timeline["overlaps_expected"] == 1 and timeline["overlaps_heard"] == 0
+    assert d.rejection.reason == "overlap_not_heard"
+
+
+def test_a_normal_label_on_a_turn_that_sounds_loud_gets_the_label_it_sounds_like(
+    config, rendered, verifier
+):
+    """Every label of every user turn is verified: turn 2 (not the attribute turn, whose
+    target is speed) was rendered 8 dB up but says volume=normal. By default it is relabelled
+    loud, the value whose band holds +8 dB; with `policy.attribute: reject` it is rejected."""
+    d = rendered("speed", "normal")
+    d.audio[2] = replace(d.audio[2], samples=d.audio[2].samples * 10 ** (8 / 20))
+    SceneStage(verifier.config, "x").process(ShardBatch(0, 0, 1, [d]))
+    strict = VerifyStage(
+        config.model_copy(
+            update={
+                "verify": config.verify.model_copy(
+                    update={"policy": {**config.verify.policy, "attribute": "reject"}}
+                )
+            }
+        ),
+        "x",
+    )
+    strict.setup()
+    rejected = verified(strict, copy.deepcopy(d))
+    assert rejected.rejection.reason == "label_not_in_audio"
+    assert "volume=normal" in rejected.rejection.detail
+    d = verified(verifier, d)
+    assert d.script.turns[2].labels["volume"] == "loud"
+    volume = next(c for c in d.verification.turns[2].attributes if c.attribute == "volume")
+    assert volume.label == "loud" and volume.passed
+    relabels = [(f.check, f.turn_index) for f in d.verification.findings if f.action == "relabel"]
+    assert ("attribute:volume", 2) in relabels
+    assert d.verification.verdict != "rejected"

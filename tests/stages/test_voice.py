@@ -141,3 +141,24 @@ def test_mandarin_dialogue_gets_mandarin_voices_for_both_roles(stage):
     assert assistant.language == "zh" and assistant.base_name == "cmn-latn-pinyin+f2"
     english = cast(stage, replace(dialogue("male"), cast=None))
     assert english.cast.voices["assistant"].language == "en"
+
+
+@pytest.mark.parametrize("emotion", ["neutral", "angry", "sad", "happy", "fearful"])
+def test_a_user_turn_style_stays_inside_the_rendered_bands_of_its_labels(emotion):
+    """An angry turn's +5 dB and a sad turn's 0.85 x rate, plus the jitter, would make a
+    "normal" volume or speed sound otherwise: the style is kept inside the label's band."""
+    import numpy as np
+
+    from dialogsmith.config import StyleConfig
+    from dialogsmith.stages.voice import style_for
+    from dialogsmith.taxonomy import band
+
+    table = StyleConfig(jitter=0.1)
+    rng = np.random.default_rng(0)
+    for speed in ("slow", "normal", "fast"):
+        for volume in ("low", "normal", "loud"):
+            labels = {"emotion": emotion, "speed": speed, "volume": volume}
+            for _ in range(20):
+                style = style_for(Turn(0, "user", "Hi there.", labels), table, rng)
+                assert band("speed", speed).contains(style.speed, "rendered"), (labels, style)
+                assert band("volume", volume).contains(style.gain_db, "rendered"), (labels, style)
