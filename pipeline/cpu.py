@@ -35,6 +35,7 @@ RELEVANT_FLAGS = (
     "avx512_bf16",
     "amx_bf16",
     "amx_int8",
+    "amx_tile",
 )
 
 

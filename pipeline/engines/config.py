@@ -84,6 +84,12 @@ class LlamaCppEngineConfig(BaseModel):
     n_threads: int | None = Field(
         None, ge=1, le=1024, description="Threads; None uses every core this process may run on."
     )
+    extra_buffers: bool | None = Field(
+        None,
+        description="llama.cpp's extra CPU buffer types (weights repacked for AMX or wider "
+        "SIMD); None: off on CPUs with AMX, where 0.3.36 crashes (segfault in the first "
+        "batched decode, Qwen2.5 Q4_K_M, Intel Xeon with AMX), on elsewhere.",
+    )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Engine seed; requests carry their own.")
 
 

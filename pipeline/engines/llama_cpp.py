@@ -73,6 +73,17 @@ def with_grammar(request: ChatRequest) -> ChatRequest:
     return dataclasses.replace(request, grammar=grammar, json_schema=None)
 
 
+def extra_buffers(configured: bool | None) -> bool:
+    """Whether llama.cpp may repack weights into its extra buffer types: not where the CPU
+    has AMX (the AMX path of llama-cpp-python 0.3.36 segfaults on the first batched decode)."""
+    if configured is not None:
+        return configured
+    amx = bool({"amx_tile", "amx_int8", "amx_bf16"} & cpu_info().flags)
+    if amx:
+        logger.info("llama.cpp: extra buffer types off on this AMX CPU (they crash 0.3.36)")
+    return not amx
+
+
 class LlamaCppEngine:
     """llama.cpp's model and context behind the LLMEngine interface, decoding in batches."""
 
@@ -111,6 +122,7 @@ class LlamaCppEngine:
         _logger.set_verbose(verbose)
         model_params = llama_cpp.llama_model_default_params()
         model_params.n_gpu_layers = 0
+        model_params.use_extra_bufts = extra_buffers(cfg.extra_buffers)
         self._model = _internals.LlamaModel(
             path_model=str(path), params=model_params, verbose=verbose
         )

@@ -83,3 +83,17 @@ def test_vllm_failures_are_retried_or_stop_the_job_naming_the_field() -> None:
     assert isinstance(dtype, EngineFatalError) and "script.engine.vllm.dtype" in str(dtype)
     bug = ValueError("a bug in our own code")
     assert classify_failure(bug, config) is bug
+
+
+def test_llama_cpp_extra_buffers_are_off_on_amx_cpus_unless_configured(monkeypatch) -> None:
+    """llama-cpp-python 0.3.36 segfaults in its AMX path (Intel Xeon with AMX, Qwen2.5
+    Q4_K_M, first batched decode); an explicit setting still wins."""
+    from dialogsmith.engines import llama_cpp
+
+    amx = info(frozenset({"avx2", "fma", "avx512f", "avx512_bf16", "amx_tile", "amx_int8"}))
+    monkeypatch.setattr(llama_cpp, "cpu_info", lambda: amx)
+    assert llama_cpp.extra_buffers(None) is False
+    assert llama_cpp.extra_buffers(True) is True
+    monkeypatch.setattr(llama_cpp, "cpu_info", lambda: info(frozenset({"avx2", "fma"})))
+    assert llama_cpp.extra_buffers(None) is True
+    assert llama_cpp.extra_buffers(False) is False
