@@ -92,7 +92,8 @@ def watch(driver_pid: int, token: str) -> None:
     seen: dict[int, psutil.Process] = {}
     while driver is not None and is_alive(driver):
         for child in descendants(driver_pid):
-            seen.setdefault(child.pid, child)
+            if child.pid != os.getpid():  # the watcher is the driver's child too
+                seen.setdefault(child.pid, child)
         time.sleep(POLL_S)
     for _ in range(3):  # processes may start others while they are being stopped
         victims = {p.pid: p for p in [*seen.values(), *tagged(token)] if is_alive(p)}

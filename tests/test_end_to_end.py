@@ -75,10 +75,12 @@ def _marked(mark: str) -> list:
 
 
 def _cmdline(process) -> list[str]:
+    """The process name (vLLM renames its engine core "VLLM::EngineCore" there, not in the
+    command line) and its command line."""
     import psutil
 
     try:
-        return process.cmdline()
+        return [process.name(), *process.cmdline()]
     except psutil.Error:
         return []
 

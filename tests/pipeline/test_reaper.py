@@ -70,3 +70,31 @@ def test_nothing_the_driver_started_outlives_it(how: str) -> None:
             if alive(p):
                 p.kill()
         driver.kill()
+
+
+def test_the_watcher_does_not_stop_itself_before_the_rest() -> None:
+    """The watcher is the driver's child too: were it among its own victims it would stop
+    at its turn and leave the processes after it running (Ray's agents and vLLM's workers,
+    whose renamed titles hide the job token, did)."""
+    many = DRIVER.replace(
+        "kids = [subprocess.Popen(sleep), subprocess.Popen(sleep, start_new_session=True)]",
+        "kids = [subprocess.Popen(sleep, start_new_session=True) for _ in range(12)]",
+    ).replace(
+        "pids = [k.pid for k in kids] + [int(orphan.stdout.readline())]",
+        "pids = [k.pid for k in kids]",
+    )
+    driver = subprocess.Popen(
+        [sys.executable, "-c", many, "sigkill"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    children = [psutil.Process(int(p)) for p in driver.stdout.readline().split()]
+    try:
+        assert len(children) == 12
+        time.sleep(1.0)  # the watcher has seen them
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=10)
+        assert gone_within(children, 10.0), "children alive 10 s after kill -9"
+    finally:
+        for p in children:
+            if alive(p):
+                p.kill()
+        driver.kill()
