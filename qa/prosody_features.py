@@ -58,18 +58,28 @@ def count_syllables(text: str) -> int:
     return total + sum(len(d) for d in digits)  # a rough syllable per digit
 
 
-def speech_span(samples: np.ndarray, sample_rate: int) -> tuple[int, int]:
-    """First and one-past-last sample of the frames within `SILENCE_BELOW_PEAK_DB` of the peak."""
+def _active_frames(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
+    """Which 10 ms frames are within `SILENCE_BELOW_PEAK_DB` of the loudest, and the hop."""
     n = max(1, int(0.01 * sample_rate))
     x = np.asarray(samples, dtype=np.float64)
     frames = len(x) // n
     if frames == 0:
-        return 0, len(x)
+        return np.zeros(0, dtype=bool), n
     power = (x[: frames * n].reshape(frames, n) ** 2).mean(axis=1)
     if power.max() <= 1e-12:
+        return np.zeros(frames, dtype=bool), n
+    return power >= power.max() * 10 ** (-SILENCE_BELOW_PEAK_DB / 10), n
+
+
+def speech_span(samples: np.ndarray, sample_rate: int) -> tuple[int, int]:
+    """First and one-past-last sample of the frames within `SILENCE_BELOW_PEAK_DB` of the peak."""
+    active, n = _active_frames(samples, sample_rate)
+    if active.size == 0:
+        return 0, len(samples)
+    where = np.flatnonzero(active)
+    if where.size == 0:
         return 0, 0
-    active = np.flatnonzero(power >= power.max() * 10 ** (-SILENCE_BELOW_PEAK_DB / 10))
-    return int(active[0] * n), int(min(len(x), (active[-1] + 1) * n))
+    return int(where[0] * n), int(min(len(samples), (where[-1] + 1) * n))
 
 
 PAUSE_S: Seconds = 0.12
@@ -82,12 +92,7 @@ label does (rate over the voice's median, 5th-95th percentile: 0.84-1.29 with pa
 
 def articulation_s(samples: np.ndarray, sample_rate: int) -> Seconds:
     """The speech span less the pauses (runs of silent 10 ms frames >= `PAUSE_S`)."""
-    hop = max(1, sample_rate // 100)
-    frames = len(samples) // hop
-    if frames == 0:
-        return 0.0
-    power = np.square(samples[: frames * hop].reshape(frames, hop), dtype=np.float64).mean(1)
-    active = power >= power.max() * 10 ** (-SILENCE_BELOW_PEAK_DB / 10)
+    active, hop = _active_frames(samples, sample_rate)
     where = np.flatnonzero(active)
     if where.size == 0:
         return 0.0

@@ -20,6 +20,7 @@ import numpy as np
 from dialogsmith.qa.label_fidelity import heard_overlaps, label_checks, missing_events
 from dialogsmith.qa.label_fidelity import planned_events as count_planned
 from dialogsmith.records import Dialogue
+from dialogsmith.stages.voice import collisions_among, voice_ref
 
 
 def label_report(dialogues: list[Dialogue], verify) -> dict:
@@ -56,8 +57,7 @@ def label_report(dialogues: list[Dialogue], verify) -> dict:
         events["planned"] += count_planned(d)
         events["missing"] += len(missing_events(d))
         if kept:
-            voice = d.cast.voices["user"]
-            voices[d.spec.speaker("user").speaker_id] = f"{voice.backend}:{voice.name}"
+            voices[d.spec.speaker("user").speaker_id] = voice_ref(d.cast.voices["user"])
     return {
         "dialogues_verified": len(verified),
         "dialogues_kept": sum(d.rejection is None for d in verified),
@@ -127,11 +127,10 @@ def _overlaps(c: Counter) -> dict:
 
 
 def _identities(voices: dict[str, str]) -> dict:
-    counts = Counter(voices.values())
     return {
         "identities": len(voices),
-        "distinct_timbres": len(counts),
-        "identities_sharing_a_voice": sum(n for n in counts.values() if n > 1),
+        "distinct_timbres": len(set(voices.values())),
+        "identities_sharing_a_voice": collisions_among(voices),
     }
 
 

@@ -90,6 +90,15 @@ def relabel(d: Dialogue, attribute: str, value: str) -> Dialogue:
     return d
 
 
+def verifier_with_policy(config, **actions: str) -> VerifyStage:
+    """A set-up verifier whose policy differs from `config`'s in `actions`."""
+    policy = {**config.verify.policy, **actions}
+    verify = config.verify.model_copy(update={"policy": policy})
+    stage = VerifyStage(config.model_copy(update={"verify": verify}), "x")
+    stage.setup()
+    return stage
+
+
 def verified(stage: VerifyStage, d: Dialogue) -> Dialogue:
     stage.process(ShardBatch(0, 0, 1, [d]))
     return d
@@ -151,17 +160,7 @@ def test_policy_keeps_flags_or_rejects_a_mixed_batch(config, rendered, verifier)
 
 
 def test_policy_can_turn_a_rejection_into_a_flag(config, rendered):
-    relaxed = VerifyStage(
-        config.model_copy(
-            update={
-                "verify": config.verify.model_copy(
-                    update={"policy": {**config.verify.policy, "target_attribute": "flag"}}
-                )
-            }
-        ),
-        "x",
-    )
-    relaxed.setup()
+    relaxed = verifier_with_policy(config, target_attribute="flag")
     d = verified(relaxed, relabel(rendered("speed", "slow"), "speed", "fast"))
     assert not d.rejected and d.verification.verdict == "flagged"
 
@@ -279,17 +278,7 @@ def test_a_normal_label_on_a_turn_that_sounds_loud_gets_the_label_it_sounds_like
     d = rendered("speed", "normal")
     d.audio[2] = replace(d.audio[2], samples=d.audio[2].samples * 10 ** (8 / 20))
     SceneStage(verifier.config, "x").process(ShardBatch(0, 0, 1, [d]))
-    strict = VerifyStage(
-        config.model_copy(
-            update={
-                "verify": config.verify.model_copy(
-                    update={"policy": {**config.verify.policy, "attribute": "reject"}}
-                )
-            }
-        ),
-        "x",
-    )
-    strict.setup()
+    strict = verifier_with_policy(config, attribute="reject")
     rejected = verified(strict, copy.deepcopy(d))
     assert rejected.rejection.reason == "label_not_in_audio"
     assert "volume=normal" in rejected.rejection.detail
