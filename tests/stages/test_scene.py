@@ -106,7 +106,7 @@ def test_overlap_probability_decides_between_gaps_and_overlaps(probability):
 
 
 def test_gap_and_overlap_draws_follow_the_configured_means():
-    cfg = TurnTakingConfig()
+    cfg = TurnTakingConfig(min_overlap_s=0.25)  # a floor few draws reach keeps the mean
     rng = np.random.default_rng(0)
     draws = np.array([draw_offset(rng, cfg, 4.0, 3.0) for _ in range(4000)])
     overlaps, gaps_ = -draws[draws < 0], draws[draws > 0]
