@@ -58,20 +58,33 @@ def test_ray_job_on_the_embedded_models(tmp_path):
     assert stats["kept"] >= 2
 
 
-def _marked(mark: str) -> list:
-    """Processes started with the mark in their environment. setproctitle (vLLM's workers)
-    overwrites the environment block, so their marked ancestors' descendants count too."""
+def _marked(mark: str, root: int | None = None) -> list:
+    """The driver's descendants and processes started with the mark in their environment.
+    setproctitle (Ray's and vLLM's workers) overwrites the environment block, and some
+    sandboxes refuse to read /proc/PID/environ, so the process tree counts on its own."""
     import psutil
 
     found = {}
+
+    def add_tree(p) -> None:
+        for q in [p, *p.children(recursive=True)]:
+            try:
+                found[(q.pid, q.create_time())] = q
+            except psutil.Error:
+                continue
+
+    if root is not None:
+        try:
+            add_tree(psutil.Process(root))
+        except psutil.Error:
+            pass
     for p in psutil.process_iter():
         try:
             if p.environ().get("DIALOGSMITH_TEST_MARK") == mark:
-                for q in [p, *p.children(recursive=True)]:
-                    found[(q.pid, q.create_time())] = q
+                add_tree(p)
         except psutil.Error:
             continue
-    return [p for p in found.values() if _alive(p)]
+    return [p for p in found.values() if _alive(p) and p.pid != root]
 
 
 def _cmdline(process) -> list[str]:
@@ -136,7 +149,7 @@ def test_killing_the_driver_during_the_script_stage_leaves_no_process(tmp_path):
             assert driver.poll() is None, f"the job ended early: {log.read_text()[-2000:]}"
             assert time.monotonic() < deadline, "vLLM's workers never started"
             time.sleep(0.5)
-            started = _marked(mark)
+            started = _marked(mark, root=driver.pid)
         assert len(started) >= 4, "Ray and vLLM's processes should run beside the driver"
         driver.send_signal(signal.SIGKILL)
         driver.wait(timeout=10)
