@@ -62,6 +62,8 @@ def _marked(mark: str, root: int | None = None) -> list:
     """The driver's descendants and processes started with the mark in their environment.
     setproctitle (Ray's and vLLM's workers) overwrites the environment block, and some
     sandboxes refuse to read /proc/PID/environ, so the process tree counts on its own."""
+    import contextlib
+
     import psutil
 
     found = {}
@@ -74,10 +76,8 @@ def _marked(mark: str, root: int | None = None) -> list:
                 continue
 
     if root is not None:
-        try:
+        with contextlib.suppress(psutil.Error):
             add_tree(psutil.Process(root))
-        except psutil.Error:
-            pass
     for p in psutil.process_iter():
         try:
             if p.environ().get("DIALOGSMITH_TEST_MARK") == mark:
